@@ -1,0 +1,17 @@
+from snakemake.utils import min_version
+
+min_version("9.20")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/hyp3.smk"
+include: "rules/isce.smk"
+
+
+rule all:
+    input:
+        get_final_outputs,
+    default_target: True

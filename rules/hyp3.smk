@@ -1,0 +1,1 @@
+# HyP3 path (being built: issue 4)

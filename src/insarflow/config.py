@@ -1,0 +1,98 @@
+"""Configuration: schema checks with one-line messages, and the pairs a config selects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from insarflow.errors import UserError
+from insarflow.pairs import Pair, read_pair_table, read_scene_list, sequential_pairs
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "schemas" / "config.schema.yaml"
+
+
+def load_schema(path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
+    with open(path) as handle:
+        return yaml.safe_load(handle)
+
+
+def _key_path(error: ValidationError) -> str:
+    return ".".join(str(part) for part in error.absolute_path) or "(top level)"
+
+
+def _describe(error: ValidationError) -> str:
+    key = _key_path(error)
+    value = error.instance
+    schema = error.schema
+    if error.validator == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        unknown = sorted(set(value) - set(allowed))
+        prefix = f"{key}." if error.absolute_path else ""
+        return f"unknown key '{prefix}{unknown[0]}'; allowed keys here: {', '.join(allowed)}"
+    if error.validator == "enum":
+        return f"{key} = {value!r} is not allowed; allowed: {', '.join(map(repr, schema['enum']))}"
+    if error.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        low, high = schema.get("minimum"), schema.get("maximum")
+        bounds = f"between {low} and {high}" if low is not None and high is not None else (
+            f"at least {low}" if low is not None else f"at most {high}"
+        )
+        return f"{key} = {value!r} is out of range; allowed: {bounds}"
+    if error.validator == "type":
+        expected = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        return f"{key} = {value!r} has the wrong type; allowed: {' or '.join(expected)}"
+    if error.validator == "pattern":
+        hint = schema.get("description", "")
+        return f"{key} = {value!r} does not match {schema['pattern']!r} ({hint.rstrip('.')})"
+    if error.validator in ("minItems", "maxItems"):
+        return f"{key} = {value!r} has {len(value)} item(s); {error.message.split(' is ')[-1]}"
+    if error.validator == "propertyNames":
+        return f"{key} has a bad key {value!r}: {error.message}"
+    return f"{key} = {value!r}: {error.message}"
+
+
+def check_config(config: Mapping[str, Any], schema: Mapping[str, Any] | None = None) -> None:
+    """Raise UserError with one line per problem (key, bad value, what is allowed)."""
+    schema = schema if schema is not None else load_schema()
+    validator = Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    problems = [f"config: {_describe(_deepest(error))}" for error in errors]
+    hyp3 = config.get("hyp3") or {}
+    if not problems and hyp3.get("looks") == "5x1" and hyp3.get("job_type", "INSAR_GAMMA") == "INSAR_GAMMA":
+        problems.append("config: hyp3.looks = '5x1' is only for INSAR_ISCE_BURST; allowed for INSAR_GAMMA: '20x4', '10x2'")
+    if not problems and not config.get("pairs") and not config.get("scenes"):
+        problems.append("config: pairs and scenes are both empty; set `pairs` (a TSV) or `scenes` (a list)")
+    if problems:
+        raise UserError("\n".join(dict.fromkeys(problems)))
+
+
+def _deepest(error: ValidationError) -> ValidationError:
+    # For oneOf/anyOf the most specific sub-error names the real culprit.
+    while error.context:
+        error = min(error.context, key=lambda sub: -len(sub.absolute_path))
+    return error
+
+
+def select_pairs(config: Mapping[str, Any]) -> list[Pair]:
+    """The pairs a validated config asks for: the pair table, else a network from the scene list."""
+    if config.get("pairs"):
+        pairs = read_pair_table(config["pairs"])
+    else:
+        pairs = sequential_pairs(read_scene_list(config["scenes"]), config["connections"], config["scenes"])
+    processors = {"hyp3", "isce"} if config["processor"] == "both" else {config["processor"]}
+    if "hyp3" in processors:
+        kinds = {"INSAR_GAMMA": "slc", "INSAR_ISCE_BURST": "burst"}
+        job_type = config["hyp3"]["job_type"]
+        wanted = kinds[job_type]
+        if pairs[0].kind != wanted:
+            raise UserError(
+                f"pairs are {pairs[0].kind} pairs but hyp3.job_type {job_type} needs {wanted} names "
+                f"({'SLC scene names' if wanted == 'slc' else 'burst names'})"
+            )
+    if "isce" in processors and pairs[0].kind == "burst":
+        raise UserError("pairs are burst pairs but ISCE2 topsStack needs SLC scene names or dates YYYYMMDD")
+    return pairs
