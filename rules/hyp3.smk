@@ -1,1 +1,109 @@
-# HyP3 path (being built: issue 4)
+# HyP3 path: submit (once per pair, ever), wait, download + verify + unpack, status.
+# Every rule here talks to the network, so each is a localrule (HPC compute nodes are often
+# offline); API calls share the global resource `hyp3_api`, downloads `hyp3_downloads`.
+
+
+if "hyp3_api" not in workflow.global_resources:
+    workflow.register_resource("hyp3_api", config["hyp3"]["api_concurrency"])
+if "hyp3_downloads" not in workflow.global_resources:
+    workflow.register_resource("hyp3_downloads", config["hyp3"]["max_workers"])
+
+
+onstart:
+    start_hyp3_sandbox()
+
+
+onsuccess:
+    stop_hyp3_sandbox()
+
+
+onerror:
+    stop_hyp3_sandbox()
+
+
+rule hyp3_submit:
+    output:
+        get_hyp3_job_records(),
+    log:
+        "logs/hyp3/submit.log",
+    localrule: True
+    threads: 0
+    resources:
+        hyp3_api=1,
+    params:
+        pairs=get_hyp3_pair_names(),
+        job=get_hyp3_job_options(),
+    script:
+        "../scripts/hyp3_submit.py"
+
+
+rule hyp3_wait:
+    input:
+        ancient("results/hyp3/jobs/{pair}.json"),
+    output:
+        "results/hyp3/finished/{pair}.json",
+    log:
+        "logs/hyp3/wait/{pair}.log",
+    localrule: True
+    threads: 0
+    resources:
+        hyp3_api=1,
+    params:
+        pair=get_hyp3_pair,
+        job=get_hyp3_job_options(),
+    script:
+        "../scripts/hyp3_wait.py"
+
+
+rule hyp3_download:
+    input:
+        ancient("results/hyp3/finished/{pair}.json"),
+    output:
+        directory("results/hyp3/products/{pair}"),
+    log:
+        "logs/hyp3/download/{pair}.log",
+    priority: 10
+    localrule: True
+    threads: 0
+    resources:
+        hyp3_downloads=1,
+    params:
+        pair=get_hyp3_pair,
+        job=get_hyp3_job_options(),
+    script:
+        "../scripts/hyp3_download.py"
+
+
+rule hyp3_summary:
+    input:
+        get_hyp3_products,
+    output:
+        "results/hyp3/status.tsv",
+    log:
+        "logs/hyp3/summary.log",
+    localrule: True
+    threads: 0
+    resources:
+        hyp3_api=1,
+    params:
+        pairs=get_hyp3_pair_names(),
+        job=get_hyp3_job_options(),
+        products="results/hyp3/products",
+        table="results/hyp3/status.tsv",
+    script:
+        "../scripts/hyp3_status.py"
+
+
+# `snakemake hyp3_status`: refresh and print every pair's job at any time; submits nothing.
+rule hyp3_status:
+    log:
+        "logs/hyp3/status.log",
+    localrule: True
+    threads: 0
+    params:
+        pairs=get_hyp3_pair_names(),
+        job=get_hyp3_job_options(),
+        products="results/hyp3/products",
+        table="results/hyp3/status.tsv",
+    script:
+        "../scripts/hyp3_status.py"

@@ -1,0 +1,134 @@
+"""Run the offline HyP3 sandbox for a workflow whose ``hyp3.api_url`` is ``sandbox``.
+
+The sandbox runs as its own process on a free loopback port, with its state (users, jobs,
+credits, products) in ``hyp3.sandbox.state_dir``, so it outlives a killed Snakemake and a
+rerun finds the same jobs. Jobs read its URL from ``<state_dir>/url``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from filelock import FileLock
+
+from insarflow.errors import UserError
+
+START_TIMEOUT_S = 60
+
+
+def url_file(state_dir: str | Path) -> Path:
+    return Path(state_dir) / "url"
+
+
+def pid_file(state_dir: str | Path) -> Path:
+    return Path(state_dir) / "sandbox.pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _responds(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/costs", timeout=5).ok
+    except requests.RequestException:
+        return False
+
+
+def running_url(state_dir: str | Path) -> str | None:
+    """The URL of this state dir's sandbox if it is up, else None."""
+    try:
+        url = url_file(state_dir).read_text().strip()
+        pid = int(pid_file(state_dir).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    return url if _alive(pid) and _responds(url) else None
+
+
+def ensure_sandbox(state_dir: str | Path, processing_seconds: float, credits: float) -> str:
+    """Start the sandbox unless one is already serving this state dir; return its URL."""
+    state_dir = Path(state_dir)
+    url = running_url(state_dir)
+    if url:
+        return url
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(state_dir / "start.lock"), timeout=START_TIMEOUT_S * 2):
+        return running_url(state_dir) or _start(state_dir, processing_seconds, credits)
+
+
+def _start(state_dir: Path, processing_seconds: float, credits: float) -> str:
+    url_file(state_dir).unlink(missing_ok=True)
+    log_path = state_dir / "sandbox.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "insarflow.sandbox",
+                "--port",
+                "0",
+                "--state",
+                str(state_dir),
+                "--processing-seconds",
+                str(processing_seconds),
+                "--credits",
+                str(credits),
+                "--url-file",
+                str(url_file(state_dir)),
+                "--pid-file",
+                str(pid_file(state_dir)),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise UserError(
+                f"the HyP3 sandbox exited with code {process.returncode}; see {log_path}"
+            )
+        if url_file(state_dir).exists():
+            url = url_file(state_dir).read_text().strip()
+            if url and _responds(url):
+                return url
+        time.sleep(0.1)
+    process.terminate()
+    raise UserError(f"the HyP3 sandbox did not start within {START_TIMEOUT_S} s; see {log_path}")
+
+
+def stop_sandbox(state_dir: str | Path) -> bool:
+    """Stop this state dir's sandbox by its PID; True if one was running."""
+    try:
+        pid = int(pid_file(state_dir).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return False
+    if not _alive(pid):
+        return False
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(100):
+        if not _alive(pid):
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    url_file(state_dir).unlink(missing_ok=True)
+    return True
+
+
+def resolve_api_url(api_url: str, sandbox: dict) -> str:
+    """The HyP3 URL jobs talk to: the configured one, or the sandbox's (started if needed)."""
+    if api_url != "sandbox":
+        return api_url.rstrip("/")
+    return ensure_sandbox(sandbox["state_dir"], sandbox["processing_seconds"], sandbox["credits"])
