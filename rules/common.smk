@@ -15,7 +15,7 @@ try:
     validate(config, schema=SCHEMA)
     PAIRS = {pair.pair_id: pair for pair in select_pairs(config)}
 except UserError as error:
-    sys.exit(f"insarflow: {error}")
+    sys.exit("\n".join(f"insarflow: {line}" for line in str(error).splitlines()))
 
 RUN_HYP3 = config["processor"] in ("hyp3", "both")
 RUN_ISCE = config["processor"] in ("isce", "both")
@@ -37,6 +37,10 @@ def get_final_outputs(wildcards):
 
 def get_hyp3_products(wildcards):
     return expand("results/hyp3/products/{pair}", pair=PAIRS)
+
+
+def get_hyp3_products_root(wildcards):
+    return "results/hyp3/products"
 
 
 def get_hyp3_job_records():

@@ -33,6 +33,8 @@ rule hyp3_submit:
     params:
         pairs=get_hyp3_pair_names(),
         job=get_hyp3_job_options(),
+    conda:
+        "../envs/insarflow.yaml"
     script:
         "../scripts/hyp3_submit.py"
 
@@ -51,6 +53,8 @@ rule hyp3_wait:
     params:
         pair=get_hyp3_pair,
         job=get_hyp3_job_options(),
+    conda:
+        "../envs/insarflow.yaml"
     script:
         "../scripts/hyp3_wait.py"
 
@@ -70,6 +74,8 @@ rule hyp3_download:
     params:
         pair=get_hyp3_pair,
         job=get_hyp3_job_options(),
+    conda:
+        "../envs/insarflow.yaml"
     script:
         "../scripts/hyp3_download.py"
 
@@ -88,8 +94,9 @@ rule hyp3_summary:
     params:
         pairs=get_hyp3_pair_names(),
         job=get_hyp3_job_options(),
-        products="results/hyp3/products",
-        table="results/hyp3/status.tsv",
+        products=get_hyp3_products_root,
+    conda:
+        "../envs/insarflow.yaml"
     script:
         "../scripts/hyp3_status.py"
 
@@ -103,7 +110,9 @@ rule hyp3_status:
     params:
         pairs=get_hyp3_pair_names(),
         job=get_hyp3_job_options(),
-        products="results/hyp3/products",
+        products=get_hyp3_products_root,
         table="results/hyp3/status.tsv",
+    conda:
+        "../envs/insarflow.yaml"
     script:
         "../scripts/hyp3_status.py"

@@ -9,6 +9,6 @@ table = run_step(
     {**snakemake.config["hyp3"], **snakemake.params.job},
     pairs_from_params(snakemake.params.pairs),
     snakemake.params.products,
-    snakemake.params.table,
+    snakemake.output[0] if snakemake.output else snakemake.params.table,
 )
 print(table)

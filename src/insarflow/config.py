@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from insarflow.errors import UserError
-from insarflow.pairs import Pair, read_pair_table, read_scene_list, sequential_pairs
+from insarflow.pairs import Pair, read_pair_table, scene_list_network
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "schemas" / "config.schema.yaml"
 
@@ -38,18 +38,27 @@ def _describe(error: ValidationError) -> str:
         return f"{key} = {value!r} is not allowed; allowed: {', '.join(map(repr, schema['enum']))}"
     if error.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         low, high = schema.get("minimum"), schema.get("maximum")
-        bounds = f"between {low} and {high}" if low is not None and high is not None else (
-            f"at least {low}" if low is not None else f"at most {high}"
+        bounds = (
+            f"between {low} and {high}"
+            if low is not None and high is not None
+            else (f"at least {low}" if low is not None else f"at most {high}")
         )
         return f"{key} = {value!r} is out of range; allowed: {bounds}"
     if error.validator == "type":
         expected = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
         return f"{key} = {value!r} has the wrong type; allowed: {' or '.join(expected)}"
+    if error.validator == "pattern" and "propertyNames" in error.schema_path:
+        # jsonschema reports a bad key name at the parent object's path.
+        return f"{key} has a bad key {value!r}; keys must match {schema['pattern']}"
     if error.validator == "pattern":
-        hint = schema.get("description", "")
-        return f"{key} = {value!r} does not match {schema['pattern']!r} ({hint.rstrip('.')})"
+        hint = schema.get("description", "").rstrip(".")
+        return f"{key} = {value!r} does not match {schema['pattern']}" + (
+            f" ({hint})" if hint else ""
+        )
     if error.validator in ("minItems", "maxItems"):
-        return f"{key} = {value!r} has {len(value)} item(s); {error.message.split(' is ')[-1]}"
+        low, high = schema.get("minItems", 0), schema.get("maxItems")
+        allowed = f"exactly {low}" if low == high else f"{low} to {high if high else 'any'}"
+        return f"{key} = {value!r} has {len(value)} item(s); allowed: {allowed} items"
     if error.validator == "propertyNames":
         return f"{key} has a bad key {value!r}: {error.message}"
     return f"{key} = {value!r}: {error.message}"
@@ -62,10 +71,21 @@ def check_config(config: Mapping[str, Any], schema: Mapping[str, Any] | None = N
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     problems = [f"config: {_describe(_deepest(error))}" for error in errors]
     hyp3 = config.get("hyp3") or {}
-    if not problems and hyp3.get("looks") == "5x1" and hyp3.get("job_type", "INSAR_GAMMA") == "INSAR_GAMMA":
-        problems.append("config: hyp3.looks = '5x1' is only for INSAR_ISCE_BURST; allowed for INSAR_GAMMA: '20x4', '10x2'")
-    if not problems and not config.get("pairs") and not config.get("scenes"):
-        problems.append("config: pairs and scenes are both empty; set `pairs` (a TSV) or `scenes` (a list)")
+    if (
+        not problems
+        and hyp3.get("looks") == "5x1"
+        and hyp3.get("job_type", "INSAR_GAMMA") == "INSAR_GAMMA"
+    ):
+        problems.append(
+            "config: hyp3.looks = '5x1' is only for INSAR_ISCE_BURST; "
+            "allowed for INSAR_GAMMA: '20x4', '10x2'"
+        )
+    # Checked before defaults are filled: a missing `pairs` key means its schema default.
+    pairs_default = schema["properties"]["pairs"].get("default")
+    if not problems and not config.get("pairs", pairs_default) and not config.get("scenes"):
+        problems.append(
+            "config: pairs and scenes are both empty; set `pairs` (a TSV) or `scenes` (a list)"
+        )
     if problems:
         raise UserError("\n".join(dict.fromkeys(problems)))
 
@@ -82,7 +102,7 @@ def select_pairs(config: Mapping[str, Any]) -> list[Pair]:
     if config.get("pairs"):
         pairs = read_pair_table(config["pairs"])
     else:
-        pairs = sequential_pairs(read_scene_list(config["scenes"]), config["connections"], config["scenes"])
+        pairs = scene_list_network(config["scenes"], config["connections"])
     processors = {"hyp3", "isce"} if config["processor"] == "both" else {config["processor"]}
     if "hyp3" in processors:
         kinds = {"INSAR_GAMMA": "slc", "INSAR_ISCE_BURST": "burst"}
@@ -90,9 +110,11 @@ def select_pairs(config: Mapping[str, Any]) -> list[Pair]:
         wanted = kinds[job_type]
         if pairs[0].kind != wanted:
             raise UserError(
-                f"pairs are {pairs[0].kind} pairs but hyp3.job_type {job_type} needs {wanted} names "
-                f"({'SLC scene names' if wanted == 'slc' else 'burst names'})"
+                f"pairs are {pairs[0].kind} pairs but hyp3.job_type {job_type} needs "
+                f"{'SLC scene names' if wanted == 'slc' else 'burst names'}"
             )
     if "isce" in processors and pairs[0].kind == "burst":
-        raise UserError("pairs are burst pairs but ISCE2 topsStack needs SLC scene names or dates YYYYMMDD")
+        raise UserError(
+            "pairs are burst pairs but ISCE2 topsStack needs SLC scene names or dates YYYYMMDD"
+        )
     return pairs

@@ -153,7 +153,7 @@ def validate_rows(rows: Iterable[tuple[int, str, str]], source: str) -> list[Pai
     pairs: list[Pair] = []
     problems: list[str] = []
     seen: dict[frozenset[str], int] = {}
-    kinds: set[str] = set()
+    first_of_kind: tuple[str, int] | None = None  # (kind, line) of the first good row
     for line, first, second in rows:
         try:
             pair = make_pair(first, second)
@@ -168,14 +168,18 @@ def validate_rows(rows: Iterable[tuple[int, str, str]], source: str) -> list[Pai
             )
             continue
         seen[key] = line
-        kinds.add(pair.kind)
+        if first_of_kind is None:
+            first_of_kind = (pair.kind, line)
+        elif pair.kind != first_of_kind[0]:
+            problems.append(
+                f"{source}:{line}: a {pair.kind} pair in a table of {first_of_kind[0]} pairs "
+                f"(line {first_of_kind[1]}); use one kind (slc, burst or date) per table"
+            )
+            continue
         pairs.append(pair)
-    if len(kinds) > 1 and not problems:
-        problems.append(
-            f"{source}: mixes pair kinds {sorted(kinds)}; use one kind (slc, burst or date) per table"
-        )
     if problems:
-        raise UserError("\n".join(problems))
+        # A scene network repeats a scene in several rows: report each problem once.
+        raise UserError("\n".join(dict.fromkeys(problems)))
     return pairs
 
 
@@ -186,7 +190,9 @@ def read_pair_table(path: str | Path) -> list[Pair]:
         raise UserError(f"pair table '{path}' does not exist; set `pairs` to a TSV file")
     with path.open(newline="") as handle:
         lines = [(number, text) for number, text in enumerate(handle, start=1)]
-    content = [(number, text) for number, text in lines if text.strip() and not text.startswith("#")]
+    content = [
+        (number, text) for number, text in lines if text.strip() and not text.startswith("#")
+    ]
     if not content:
         raise UserError(f"pair table '{path}' is empty; it needs a header and at least one pair")
     header_line, header_text = content[0]
@@ -203,8 +209,14 @@ def read_pair_table(path: str | Path) -> list[Pair]:
     problems: list[str] = []
     for number, text in content[1:]:
         cells = next(csv.reader([text.rstrip("\n")], delimiter="\t"))
-        if len(cells) <= max(ref_col, sec_col) or not cells[ref_col].strip() or not cells[sec_col].strip():
-            problems.append(f"{path}:{number}: expected {len(header)} tab-separated columns, got {cells}")
+        if (
+            len(cells) <= max(ref_col, sec_col)
+            or not cells[ref_col].strip()
+            or not cells[sec_col].strip()
+        ):
+            problems.append(
+                f"{path}:{number}: expected {len(header)} tab-separated columns, got {cells}"
+            )
             continue
         rows.append((number, cells[ref_col].strip(), cells[sec_col].strip()))
     try:
@@ -223,40 +235,86 @@ def _line_number(problem: str) -> int:
     return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
 
 
-def read_scene_list(path: str | Path) -> list[str]:
-    """Read one scene name or date per line (blank lines and # comments ignored)."""
+def read_scene_list(path: str | Path) -> list[tuple[int, str]]:
+    """Read one scene name or date per line as (line number, name); skip blanks and # comments."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"scene list '{path}' does not exist; set `scenes` to a text file")
-    names = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
-    return [name for name in names if name]
+    numbered = [
+        (number, line.split("#", 1)[0].strip())
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+    ]
+    return [(number, name) for number, name in numbered if name]
 
 
-def sequential_pairs(scene_names: Sequence[str], connections: int, source: str = "scenes") -> list[Pair]:
-    """Sequential network: each scene paired with its next ``connections`` scenes in time."""
+def sequential_pairs(
+    scene_names: Sequence[str],
+    connections: int,
+    source: str = "scenes",
+    line_numbers: Sequence[int] | None = None,
+) -> list[Pair]:
+    """Sequential network: each scene paired with its next ``connections`` scenes in time.
+
+    ``line_numbers`` are the file lines of the names (default: their 1-based positions), so
+    every problem is reported as ``<source>:<line>: <reason>`` naming the scene at fault.
+    """
+    lines = list(line_numbers) if line_numbers is not None else list(range(1, len(scene_names) + 1))
     problems: list[str] = []
-    scenes: list[Scene] = []
-    for number, name in enumerate(scene_names, start=1):
+    scenes: list[tuple[int, Scene]] = []
+    for number, name in zip(lines, scene_names, strict=True):
         try:
-            scenes.append(parse_scene(name))
+            scenes.append((number, parse_scene(name)))
         except UserError as error:
             problems.append(f"{source}:{number}: {error}")
     if problems:
         raise UserError("\n".join(problems))
-    by_date: dict[str, Scene] = {}
-    for scene in sorted(scenes, key=lambda item: item.start):
-        if scene.date in by_date:
-            raise UserError(
-                f"{source}: two scenes on {scene.date} ({by_date[scene.date].name}, {scene.name}); "
-                "list one scene per date"
+    if not scenes:
+        raise UserError(f"{source}: no scenes listed; a network needs at least 2")
+    # Every scene must pair with every other, so each is checked against the first one listed.
+    first_line, first = scenes[0]
+    line_of_date: dict[str, int] = {}
+    for number, scene in scenes:
+        if scene.kind != first.kind:
+            problems.append(
+                f"{source}:{number}: {scene.name} is a {scene.kind} name but line {first_line} "
+                f"holds a {first.kind} name; list one kind only"
             )
-        by_date[scene.date] = scene
-    ordered = list(by_date.values())
-    if len(ordered) < 2:
-        raise UserError(f"{source}: {len(ordered)} scene(s) listed; a network needs at least 2")
+        elif scene.track != first.track:
+            problems.append(
+                f"{source}:{number}: {scene.name} is on {scene.track} but line {first_line} is on "
+                f"{first.track}; all scenes must be on the same one"
+            )
+        elif scene.polarization != first.polarization:
+            problems.append(
+                f"{source}:{number}: {scene.name} has polarization {scene.polarization} but line "
+                f"{first_line} has {first.polarization}; all scenes must share one"
+            )
+        elif scene.date in line_of_date:
+            problems.append(
+                f"{source}:{number}: a second scene on {scene.date} (line "
+                f"{line_of_date[scene.date]}); list one scene per date"
+            )
+        else:
+            line_of_date[scene.date] = number
+    if problems:
+        raise UserError("\n".join(problems))
+    if len(scenes) < 2:
+        raise UserError(f"{source}: {len(scenes)} scene listed; a network needs at least 2")
+    ordered = sorted(scenes, key=lambda item: item[1].start)
     rows = [
-        (index + 1, ordered[index].name, ordered[later].name)
+        (ordered[index][0], ordered[index][1].name, ordered[later][1].name)
         for index in range(len(ordered))
         for later in range(index + 1, min(index + 1 + connections, len(ordered)))
     ]
     return validate_rows(rows, source)
+
+
+def scene_list_network(path: str | Path, connections: int) -> list[Pair]:
+    """Sequential network from a scene-list file; problems name the file's own line numbers."""
+    numbered = read_scene_list(path)
+    return sequential_pairs(
+        [name for _, name in numbered],
+        connections,
+        source=str(path),
+        line_numbers=[number for number, _ in numbered],
+    )
