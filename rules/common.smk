@@ -79,3 +79,92 @@ def stop_hyp3_sandbox():
         stop_sandbox(config["hyp3"]["sandbox"]["state_dir"])
 
 # === ISCE input functions (rules/isce.smk) ===
+# Parse time: the stack the pairs need (reads only the SLC directory listing; UserError
+# for anything that cannot work). Jobs' shells start insarflow helpers with this Python,
+# also when the ISCE2 conda env is active.
+import os
+
+from insarflow.isce.plan import load_plan
+from insarflow.isce.workflow import IsceWorkflow
+
+ISCE = None
+ISCE_FINGERPRINT = "[0-9a-f]{12}"
+if RUN_ISCE:
+    try:
+        ISCE = IsceWorkflow(config["isce"], [pair.dates for pair in PAIRS.values()])
+    except UserError as error:
+        sys.exit(f"insarflow: {error}")
+    ISCE_FINGERPRINT = ISCE.fingerprint
+    os.environ.setdefault("INSARFLOW_PYTHON", sys.executable)
+
+
+def get_isce_safes(wildcards):
+    return list(ISCE.request.safes)
+
+
+def get_isce_dem_settings(wildcards):
+    return ISCE.dem_settings(f"resources/dem/{wildcards.dem_key}/dem.wgs84")
+
+
+def get_isce_orbit_dir(wildcards):
+    return config["isce"]["orbit_dir"]
+
+
+def get_isce_aux_dir(wildcards):
+    return config["isce"]["aux_dir"]
+
+
+def get_isce_stack_request(wildcards):
+    return ISCE.request.to_json()
+
+
+def get_isce_run_files_inputs(wildcards):
+    # Their content is fixed by the fingerprint: a rewritten copy must not wipe the stack.
+    inputs = ISCE.run_files_inputs()
+    return {key: ancient(value) for key, value in inputs.items() if key != "safes"} | {
+        "safes": [ancient(safe) for safe in inputs["safes"]]
+    }
+
+
+def get_isce_run_files_mem_mb(wildcards):
+    return ISCE.resources("stack_sentinel")["mem_mb"]
+
+
+def get_isce_run_files_runtime(wildcards):
+    return ISCE.resources("stack_sentinel")["runtime"]
+
+
+def _isce_plan(fingerprint):
+    plan_file = checkpoints.isce_run_files.get(fingerprint=fingerprint).output.plan
+    return load_plan(plan_file), plan_file
+
+
+def get_isce_command_inputs(wildcards):
+    plan, plan_file = _isce_plan(wildcards.fingerprint)
+    return ISCE.command_inputs(plan, plan_file, wildcards.step)
+
+
+def get_isce_step_inputs(wildcards):
+    plan, _ = _isce_plan(wildcards.fingerprint)
+    return ISCE.step_inputs(plan, wildcards.step)
+
+
+def get_isce_complete_inputs(wildcards):
+    plan, _ = _isce_plan(ISCE.fingerprint)
+    return ISCE.complete_inputs(plan)
+
+
+def get_isce_step_threads(wildcards):
+    return ISCE.resources(wildcards.step)["threads"]
+
+
+def get_isce_step_mem_mb(wildcards):
+    return ISCE.resources(wildcards.step)["mem_mb"]
+
+
+def get_isce_step_runtime(wildcards):
+    return ISCE.resources(wildcards.step)["runtime"]
+
+
+def get_isce_pairs(wildcards):
+    return sorted(ISCE.pairs)

@@ -27,14 +27,14 @@ rule hyp3_submit:
     log:
         "logs/hyp3/submit.log",
     localrule: True
+    conda:
+        "../envs/insarflow.yaml"
     threads: 0
     resources:
         hyp3_api=1,
     params:
         pairs=get_hyp3_pair_names(),
         job=get_hyp3_job_options(),
-    conda:
-        "../envs/insarflow.yaml"
     script:
         "../scripts/hyp3_submit.py"
 
@@ -47,14 +47,14 @@ rule hyp3_wait:
     log:
         "logs/hyp3/wait/{pair}.log",
     localrule: True
+    conda:
+        "../envs/insarflow.yaml"
     threads: 0
     resources:
         hyp3_api=1,
     params:
         pair=get_hyp3_pair,
         job=get_hyp3_job_options(),
-    conda:
-        "../envs/insarflow.yaml"
     script:
         "../scripts/hyp3_wait.py"
 
@@ -67,15 +67,16 @@ rule hyp3_download:
     log:
         "logs/hyp3/download/{pair}.log",
     priority: 10
+    retries: 2
     localrule: True
+    conda:
+        "../envs/insarflow.yaml"
     threads: 0
     resources:
         hyp3_downloads=1,
     params:
         pair=get_hyp3_pair,
         job=get_hyp3_job_options(),
-    conda:
-        "../envs/insarflow.yaml"
     script:
         "../scripts/hyp3_download.py"
 
@@ -88,6 +89,8 @@ rule hyp3_summary:
     log:
         "logs/hyp3/summary.log",
     localrule: True
+    conda:
+        "../envs/insarflow.yaml"
     threads: 0
     resources:
         hyp3_api=1,
@@ -95,8 +98,6 @@ rule hyp3_summary:
         pairs=get_hyp3_pair_names(),
         job=get_hyp3_job_options(),
         products=get_hyp3_products_root,
-    conda:
-        "../envs/insarflow.yaml"
     script:
         "../scripts/hyp3_status.py"
 
@@ -106,13 +107,13 @@ rule hyp3_status:
     log:
         "logs/hyp3/status.log",
     localrule: True
+    conda:
+        "../envs/insarflow.yaml"
     threads: 0
     params:
         pairs=get_hyp3_pair_names(),
         job=get_hyp3_job_options(),
         products=get_hyp3_products_root,
         table="results/hyp3/status.tsv",
-    conda:
-        "../envs/insarflow.yaml"
     script:
         "../scripts/hyp3_status.py"

@@ -1,2 +1,129 @@
-# ISCE2 topsStack: DEM, orbits, stackSentinel run files and every run_NN step.
-# (being built: issue 5)
+# ISCE2 topsStack: DEM, orbits and AUX_CAL, stackSentinel.py run files (a checkpoint),
+# then one job per run-file command, a step marker per run file, and the completion file.
+# Design notes: src/insarflow/isce/ (stack.py: pairs and fingerprint; runfiles.py: parsing;
+# commands.py: running one command). Paths: results/isce/<fingerprint>/...
+from insarflow.isce import jobs as isce_jobs
+
+
+wildcard_constraints:
+    fingerprint=ISCE_FINGERPRINT,
+    step="run_[0-9]+_[A-Za-z0-9_]+",
+    index="[0-9]+",
+    dem_key="glo30_[0-9a-f]{10}",
+
+
+rule isce_dem:
+    input:
+        safes=get_isce_safes,
+    output:
+        dem="resources/dem/{dem_key}/dem.wgs84",
+        xml="resources/dem/{dem_key}/dem.wgs84.xml",
+        vrt="resources/dem/{dem_key}/dem.wgs84.vrt",
+    log:
+        "logs/isce/dem_{dem_key}.log",
+    localrule: True
+    params:
+        settings=get_isce_dem_settings,
+    run:
+        isce_jobs.make_dem(input, output, params.settings, log)
+
+
+rule isce_orbits:
+    input:
+        safes=get_isce_safes,
+    output:
+        manifest="results/isce/{fingerprint}/orbits.tsv",
+    log:
+        "logs/isce/{fingerprint}/orbits.log",
+    localrule: True
+    params:
+        orbit_dir=get_isce_orbit_dir,
+    run:
+        isce_jobs.fetch_orbits(input, output, params, log)
+
+
+rule isce_aux_cal:
+    input:
+        safes=get_isce_safes,
+    output:
+        note="results/isce/{fingerprint}/aux_cal.txt",
+    log:
+        "logs/isce/{fingerprint}/aux_cal.log",
+    localrule: True
+    params:
+        aux_dir=get_isce_aux_dir,
+    run:
+        isce_jobs.note_aux_cal(input, output, params, log)
+
+
+rule isce_stack_request:
+    output:
+        request="results/isce/{fingerprint}/request.json",
+    log:
+        "logs/isce/{fingerprint}/request.log",
+    localrule: True
+    params:
+        request=get_isce_stack_request,
+    run:
+        isce_jobs.write_request(output, params, log)
+
+
+# stackSentinel.py in a clean work dir; plan.json lists every step and command.
+checkpoint isce_run_files:
+    input:
+        unpack(get_isce_run_files_inputs),
+    output:
+        plan="results/isce/{fingerprint}/plan.json",
+    log:
+        "logs/isce/{fingerprint}/run_files.log",
+    conda:
+        "../envs/isce2.yaml"
+    resources:
+        mem_mb=get_isce_run_files_mem_mb,
+        runtime=get_isce_run_files_runtime,
+    shell:
+        '"$INSARFLOW_PYTHON" -m insarflow.isce.stack --request {input.request} '
+        "--plan {output.plan} --timeout-minutes {resources.runtime} > {log} 2>&1"
+
+
+# One run-file command; the marker is written only when it exits 0.
+rule isce_command:
+    input:
+        unpack(get_isce_command_inputs),
+    output:
+        done="results/isce/{fingerprint}/steps/{step}/{index}.done",
+    log:
+        "logs/isce/{fingerprint}/{step}/{index}.log",
+    conda:
+        "../envs/isce2.yaml"
+    threads: get_isce_step_threads
+    resources:
+        mem_mb=get_isce_step_mem_mb,
+        runtime=get_isce_step_runtime,
+    shell:
+        '"$INSARFLOW_PYTHON" -m insarflow.isce.commands --plan {input.plan} '
+        "--step {wildcards.step} --index {wildcards.index} --threads {threads} "
+        "--timeout-minutes {resources.runtime} --log {log} --done {output.done}"
+
+
+# Every selected command of a run file is done: the next run file may start.
+rule isce_step:
+    input:
+        unpack(get_isce_step_inputs),
+    output:
+        touch("results/isce/{fingerprint}/steps/{step}.done"),
+    localrule: True
+
+
+rule isce_complete:
+    input:
+        unpack(get_isce_complete_inputs),
+    output:
+        complete="results/isce/complete.txt",
+    log:
+        "logs/isce/complete.log",
+    localrule: True
+    params:
+        pairs=get_isce_pairs,
+    run:
+        isce_jobs.write_complete(input, output, params, log)

@@ -101,13 +101,11 @@ if ((${#missing[@]})); then
   say "installing ${missing[*]}"
   # Without systemd the packages' postinst would start the daemons through
   # /etc/init.d; policy-rc.d forbids that so that we alone own their PIDs.
-  own_policy=0
   if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
     printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
     chmod +x /usr/sbin/policy-rc.d
-    own_policy=1
   fi
-  trap 'if ((own_policy)); then rm -f /usr/sbin/policy-rc.d; fi' EXIT
   timeout 300 apt-get update -qq >"$STATE_DIR/log/apt-update.log" 2>&1 || {
     tail -n 20 "$STATE_DIR/log/apt-update.log" >&2
     fail "apt-get update failed; see $STATE_DIR/log/apt-update.log"

@@ -37,3 +37,7 @@ def run_step(log_path: str, step: Callable[..., Any], *args: Any, **kwargs: Any)
         logging.getLogger("insarflow").error("%s", error)
         print(f"insarflow: {error}", file=sys.stderr)
         sys.exit(1)
+    except Exception:
+        # A bug, not a user mistake: keep the traceback in the job's log.
+        logging.getLogger("insarflow").exception("unexpected failure")
+        raise

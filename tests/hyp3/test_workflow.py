@@ -60,6 +60,12 @@ def kill_when(process, condition: Callable[[], bool], timeout: float = 120) -> N
     process.wait()
 
 
+def resume(workdir: Workdir) -> None:
+    """What a user does after kill -9: release Snakemake's lock, rerun incomplete jobs."""
+    workdir.snakemake("--unlock")
+    workdir.snakemake("--rerun-incomplete")
+
+
 def test_happy_path_then_rerun_submits_nothing(sandbox: Sandbox, workdir: Workdir) -> None:
     workdir.configure(scene_pairs(4), api_url=sandbox.url)
     result = workdir.snakemake()
@@ -98,7 +104,7 @@ def test_kill_during_submission_then_rerun(sandbox: Sandbox, workdir: Workdir) -
         ),
     )
     sandbox.faults(latency_s=0)
-    workdir.snakemake("--rerun-incomplete")
+    resume(workdir)
     assert_complete(workdir, 4)
     assert_one_job_per_pair(sandbox, workdir, 4)
 
@@ -115,7 +121,7 @@ def test_kill_during_polling_then_rerun(tmp_path: Path, workdir: Workdir) -> Non
                 and any((workdir.path / "logs/hyp3/wait").iterdir())
             ),
         )
-        workdir.snakemake("--rerun-incomplete")
+        resume(workdir)
         assert_complete(workdir, 3)
         assert post_count(slow) == 1
         assert_one_job_per_pair(slow, workdir, 3)
@@ -127,10 +133,14 @@ def test_kill_during_download_then_rerun(sandbox: Sandbox, workdir: Workdir) -> 
     workdir.configure(scene_pairs(2), api_url=sandbox.url)
     sandbox.faults(download_latency_s=2.0)
     process = workdir.popen()
-    downloads = workdir.path / ".insarflow" / "hyp3" / "downloads"
-    kill_when(process, lambda: downloads.exists() and any(downloads.rglob("*.part")))
+    logs = workdir.path / "logs" / "hyp3" / "download"
+    kill_when(
+        process,
+        lambda: logs.exists() and any("downloading" in path.read_text() for path in logs.iterdir()),
+    )
+    assert workdir.products() == {}
     sandbox.faults(download_latency_s=0)
-    workdir.snakemake("--rerun-incomplete")
+    resume(workdir)
     assert_complete(workdir, 2)
     assert post_count(sandbox) == 1
 
@@ -139,7 +149,7 @@ def test_server_errors_and_a_lost_post_response(sandbox: Sandbox, workdir: Workd
     workdir.configure(
         scene_pairs(4), api_url=sandbox.url, submission_chunk_size=2, request_timeout=3
     )
-    sandbox.faults(error_rate=0.3, error_codes=[500, 502, 503, 429], lose_post_responses=1, seed=7)
+    sandbox.faults(error_rate=0.3, error_codes=[500, 502, 503, 429], lose_post_response_count=1, seed=7)
     workdir.snakemake()
     sandbox.faults(error_rate=0)
     assert_complete(workdir, 4)
@@ -173,13 +183,17 @@ def test_failed_job_is_resubmitted_once_then_the_pair_fails(
 
 def test_truncated_download_is_fetched_again(sandbox: Sandbox, workdir: Workdir) -> None:
     workdir.configure(scene_pairs(2), api_url=sandbox.url)
-    sandbox.faults(truncate_downloads=2, drop_downloads=1)
-    workdir.snakemake()
+    sandbox.faults(truncate_download_rate=1.0)
+    process = workdir.popen()
+    logs = workdir.path / "logs" / "hyp3" / "download"
+    deadline = time.monotonic() + 120
+    while not (logs.exists() and any("Retrying" in path.read_text() for path in logs.iterdir())):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    sandbox.faults(truncate_download_rate=0.0)
+    assert process.wait(180) == 0
     assert_complete(workdir, 2)
-    log = "\n".join(
-        path.read_text() for path in (workdir.path / "logs/hyp3/download").glob("*.log")
-    )
-    assert "Retrying" in log or "retrying" in log
+    assert sandbox.stats()["faults"], "no truncation was injected"
 
 
 def test_insufficient_credits_stop_before_any_submission(tmp_path: Path, workdir: Workdir) -> None:

@@ -66,7 +66,6 @@ import os
 import re
 import sys
 import time
-import zipfile
 from array import array
 from xml.etree import ElementTree as ET
 
@@ -81,7 +80,7 @@ SAFE_TIME_FORMAT = "%Y%m%dT%H%M%S"
 ORBIT_MARGIN = dt.timedelta(seconds=60.0)
 SEP26 = "#" * 26
 SEP35 = "#" * 35
-GEOMETRY_LAYERS = ("lat", "lon", "hgt", "los", "shadowMask", "incLocal")
+GEOMETRY_LAYERS = ("lat", "lon", "los", "hgt", "shadowMask", "incLocal")
 # mergeReference's multilook tool and no-data value per geometry layer (Stack.py)
 GEOMETRY_MULTILOOK_TOOL = {
     "lat": "gdal",
@@ -91,10 +90,16 @@ GEOMETRY_MULTILOOK_TOOL = {
     "shadowMask": "isce",
     "incLocal": "gdal",
 }
-GEOMETRY_NO_DATA = {"lat": "0", "lon": "0", "los": "0", "hgt": None, "shadowMask": None}
-GEOMETRY_NO_DATA["incLocal"] = "0"
+GEOMETRY_NO_DATA = {
+    "lat": "0",
+    "lon": "0",
+    "los": "0",
+    "hgt": None,
+    "shadowMask": None,
+    "incLocal": "0",
+}
 # Rasters are tiny: every burst and every full-resolution merged product is this size.
-FULL_WIDTH, FULL_LENGTH = 36, 18
+FULL_WIDTH, FULL_LENGTH = 27, 12
 
 # ISCE data type -> (array typecode, values per pixel, GDAL type, bytes per pixel)
 DATA_TYPES = {
@@ -167,6 +172,7 @@ class Job:
     def describe(self, unit: str, step: str, functions: list[str]) -> None:
         """Names this job; the duration and any failure are decided from these names."""
         self.unit, self.step, self.functions = unit, step, list(functions) or [unit]
+        self._current = self.functions[0]
         self._fail_function = self._decide_failure()
 
     def _decide_failure(self) -> str | None:
@@ -517,6 +523,8 @@ def parse_safe_name(path: str) -> tuple[str, dt.datetime, dt.datetime]:
 
 def _read_member(safe: str, relative: str) -> bytes:
     """A file inside a SAFE, whether the SAFE is a zip or a directory."""
+    import zipfile  # imported here: most commands never read a SAFE
+
     if safe.endswith(".zip"):
         member = os.path.basename(safe).replace("zip", "SAFE") + "/" + relative
         try:
@@ -534,6 +542,8 @@ def _read_member(safe: str, relative: str) -> bytes:
 
 
 def _safe_members(safe: str) -> list[str]:
+    import zipfile  # imported here: most commands never read a SAFE
+
     if safe.endswith(".zip"):
         with zipfile.ZipFile(safe) as zf:
             return zf.namelist()
@@ -2538,7 +2548,9 @@ def f_merge_bursts(job: Job, a: dict) -> None:
         raise StandinError(f"mergeBursts: no swath of {reference} has two or more bursts to merge")
     rlks, alks = _looks(a, "range_looks", 9), _looks(a, "azimuth_looks", 3)
     data_type, bands = _merge_data_type(prefix, ext)
-    full = outfile + ("" if rlks == alks == 1 else ".full")
+    # mergeBursts.py drops '.full' for 1x1 looks, but it compares its string options with the
+    # int 1, so the suffix is always there
+    full = outfile + ".full"
     if _bool(a.get("use_virtual_files")):
         mosaic = _mosaic_vrt(full, data_type, sources, FULL_WIDTH, FULL_LENGTH)
         job.image(full, data_type, bands=bands, binary=False, vrt=mosaic)
@@ -2552,10 +2564,6 @@ def f_merge_bursts(job: Job, a: dict) -> None:
             width=max(1, FULL_WIDTH // rlks),
             length=max(1, FULL_LENGTH // alks),
         )
-
-
-def _multilooked(a: dict, rkey: str, akey: str) -> tuple[int, int]:
-    return max(1, FULL_WIDTH // _looks(a, rkey, 9)), max(1, FULL_LENGTH // _looks(a, akey, 3))
 
 
 def f_filter_and_coherence(job: Job, a: dict) -> None:
@@ -2953,7 +2961,6 @@ def subset_reference(job: Job, argv: list[str]) -> None:
     p.add_argument("-g", "--geomReference", dest="geom_reference", required=True)
     a = p.parse_args(argv)
     job.describe("subsetReference", "extract_burst_overlaps", ["subsetReference"])
-    job.enter("subsetReference")
     swaths = swath_list(a.reference)
     if not swaths:
         job.need_glob(os.path.join(a.reference, "IW?"), "reference swath (unpack_topo_reference)")
@@ -2995,7 +3002,6 @@ def invert_misreg(job: Job, argv: list[str]) -> None:
     a = p.parse_args(argv)
     kind = os.path.basename(os.path.dirname(os.path.normpath(a.input)))
     job.describe(f"invertMisreg_{kind}", "timeseries_misreg", ["invertMisreg"])
-    job.enter("invertMisreg")
     files = job.need_glob(os.path.join(a.input, "*/*.txt"), "pair misregistration (pairs_misreg)")
     edges: dict[str, list[tuple[str, float]]] = {}
     for path in files:
@@ -3054,7 +3060,6 @@ def extract_common_valid_region(job: Job, argv: list[str]) -> None:
     job.describe(
         "extractCommonValidRegion", "extract_stack_valid_region", ["extractCommonValidRegion"]
     )
-    job.enter("extractCommonValidRegion")
     stack_dir = os.path.join(os.path.dirname(a.reference), "stack")
     reference = a.reference
     if os.path.exists(stack_dir) and glob.glob(os.path.join(stack_dir, "*.xml")):
@@ -3123,7 +3128,6 @@ def compute_ion(job: Job, argv: list[str]) -> None:
     cal = os.path.basename(os.path.dirname(a.ionosphere))
     suffix = cal.replace("ion_cal", "")
     job.describe(f"computeIon_{_ion_pair_name(a.ionosphere)}{suffix}", "computeIon", ["computeIon"])
-    job.enter("computeIon")
     lower = job.need(a.lower, "multilooked lower-band unwrapped interferogram (look_ion)")
     job.need(a.upper, "multilooked upper-band unwrapped interferogram (look_ion)")
     job.need(a.coherence, "multilooked coherence (look_ion)")
@@ -3147,7 +3151,6 @@ def merge_swath_ion(job: Job, argv: list[str]) -> None:
         "computeIon",
         ["mergeSwathIon"],
     )
-    job.enter("mergeSwathIon")
     swaths = swath_list(a.reference)
     for swath in swaths:
         read_product(os.path.join(a.reference, f"IW{swath}.xml"), job)
@@ -3178,7 +3181,6 @@ def invert_ion(job: Job, argv: list[str]) -> None:
     a = p.parse_args(argv)
     unit = "invertIonShift" if a.filename == "azshift.ion" else "invertIon"
     job.describe(unit, unit, [unit])
-    job.enter(unit)
     pair_dirs = job.need_glob(os.path.join(os.path.abspath(a.idir), "*_*"), "ionosphere pair")
     dates = set()
     for pair_dir in pair_dirs:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import urllib3
 from hyp3_sdk.util import extract_zipped_product
 from tenacity import (
     before_sleep_log,
@@ -28,8 +29,8 @@ from tenacity import (
 log = logging.getLogger(__name__)
 
 DEFAULT_CACHE = Path(".insarflow/hyp3/downloads")
-CHUNK_BYTES = 1 << 20
-DOWNLOAD_ATTEMPTS = 8
+CHUNK_BYTES = 64 * 1024
+DOWNLOAD_ATTEMPTS = 10
 
 
 class DownloadError(Exception):
@@ -40,8 +41,11 @@ class _Incomplete(Exception):
     """A transfer ended early or the server failed; resuming can fix it."""
 
 
-def verify_zip(path: Path, expected_size: int | None) -> str | None:
-    """None if the zip is whole and sound, else what is wrong with it."""
+def verify_zip(path: Path, expected_size: int | None, folder: str | None = None) -> str | None:
+    """None if the zip is whole and sound, else what is wrong with it.
+
+    ``folder`` is the single top folder a HyP3 zip holds (default: the zip's stem).
+    """
     if not path.is_file():
         return "missing"
     size = path.stat().st_size
@@ -52,7 +56,7 @@ def verify_zip(path: Path, expected_size: int | None) -> str | None:
             bad = archive.testzip()
             if bad is not None:
                 return f"CRC mismatch in {bad}"
-            stem = path.stem
+            stem = folder or path.stem
             outside = [name for name in archive.namelist() if not name.startswith(f"{stem}/")]
             if outside:
                 return f"member {outside[0]} lies outside the product folder {stem}/"
@@ -80,14 +84,19 @@ def _fetch_once(
             response.raise_for_status()
             mode = "ab" if response.status_code == 206 else "wb"
             with part.open(mode) as handle:
-                for block in response.iter_content(CHUNK_BYTES):
-                    handle.write(block)
-                handle.flush()
-                os.fsync(handle.fileno())
+                try:
+                    # read1 hands over whatever has arrived, so a transfer cut short
+                    # still leaves every received byte on disk for the next Range request.
+                    while block := response.raw.read1(CHUNK_BYTES):
+                        handle.write(block)
+                finally:
+                    handle.flush()
+                    os.fsync(handle.fileno())
     except (
         requests.ConnectionError,
         requests.Timeout,
         requests.exceptions.ChunkedEncodingError,
+        urllib3.exceptions.HTTPError,
     ) as error:
         raise _Incomplete(
             f"{error.__class__.__name__} after {part.stat().st_size if part.exists() else 0} bytes"
@@ -116,7 +125,7 @@ def download_file(
             fetch(session, url, part, expected_size, timeout)
         except _Incomplete as error:
             raise DownloadError(f"{url}: {error} after {DOWNLOAD_ATTEMPTS} attempts") from None
-        problem = verify_zip(part, expected_size)
+        problem = verify_zip(part, expected_size, folder=Path(destination.name).stem)
         if problem is None:
             os.replace(part, destination)
             return destination

@@ -36,7 +36,8 @@ class PairFailed(Exception):
     """The pair cannot produce a product in this run; the message says why and what to do."""
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
+def write_json_atomic(path: str | Path, data: Any) -> None:
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with tmp.open("w") as handle:

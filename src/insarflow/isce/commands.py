@@ -10,34 +10,48 @@ Rerun hazards: some topsStack programs read their own earlier output. ``extract_
 updates ``stack/IW*.xml`` when it exists, so a half-written ``stack/`` from a failed attempt
 would poison the rerun (rsmas_insar#418); it is removed before the command starts.
 
-This module runs as ``$INSARFLOW_PYTHON -m insarflow.isce.commands`` inside the job's shell,
-which may have the ISCE2 conda env active; it needs only the standard library.
+This module runs as ``$INSARFLOW_PYTHON -m insarflow.isce.commands`` once per command, inside
+the job's shell (which may have the ISCE2 conda env active). It is started thousands of times,
+so it imports only a few standard modules (no argparse, dataclasses or pathlib): about 30 ms.
 """
 
 from __future__ import annotations
 
-import argparse
+import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-from datetime import datetime
-from pathlib import Path
-
-from insarflow.isce.plan import load_plan
-from insarflow.isce.runfiles import step_kind
 
 # Paths (relative to the work dir) removed before a step's command runs again.
 RERUN_HAZARDS: dict[str, tuple[str, ...]] = {
     "extract_stack_valid_region": ("stack",),
 }
+OPTIONS = ("--plan", "--step", "--index", "--log", "--done", "--threads", "--timeout-minutes")
 
 
 def _stamp() -> str:
-    return datetime.now().isoformat(timespec="seconds")
+    return time.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _step_kind(step: str) -> str:
+    """run_07_pairs_misreg -> pairs_misreg."""
+    parts = step.split("_", 2)
+    return parts[2] if len(parts) == 3 and parts[0] == "run" and parts[1].isdigit() else step
+
+
+def read_command(plan_file: str, step: str, index: int) -> tuple[dict, dict]:
+    """The plan (as JSON) and command ``index`` of ``step``."""
+    with open(plan_file) as handle:
+        plan = json.load(handle)
+    for entry in plan["steps"]:
+        if entry["name"] == step:
+            commands = entry["commands"]
+            if 1 <= index <= len(commands) and commands[index - 1]["index"] == index:
+                return plan, commands[index - 1]
+            break
+    raise KeyError(f"{plan_file} has no command {index} in step {step}")
 
 
 def _resolve_script(line: str, path: str) -> str:
@@ -45,12 +59,11 @@ def _resolve_script(line: str, path: str) -> str:
     program, _, rest = line.partition(" ")
     if "/" in program or not program.endswith(".py"):
         return line
-    found = shutil.which(program, path=path)
-    if found:
-        return line
     for directory in path.split(os.pathsep):
-        candidate = Path(directory, program)
-        if directory and candidate.is_file():
+        candidate = os.path.join(directory, program)
+        if directory and os.path.isfile(candidate):
+            if os.access(candidate, os.X_OK):
+                return line
             return f"python3 {candidate} {rest}".rstrip()
     return line
 
@@ -93,58 +106,79 @@ def run_command(
     timeout_minutes: float | None = None,
 ) -> int:
     """Run command ``index`` of ``step``; return its exit code (0 also writes ``done_file``)."""
-    plan = load_plan(plan_file)
-    command = plan.command(step, index)
+    plan, command = read_command(plan_file, step, index)
     env = dict(os.environ)
-    if plan.tops_dir:
-        env["PATH"] = os.pathsep.join([plan.tops_dir, env.get("PATH", "")])
+    if plan.get("tops_dir"):
+        env["PATH"] = os.pathsep.join([plan["tops_dir"], env.get("PATH", "")])
     env["OMP_NUM_THREADS"] = str(threads)
+    work_dir = plan["work_dir"]
     deadline = time.monotonic() + timeout_minutes * 60 if timeout_minutes else None
-    Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+    os.makedirs(os.path.dirname(log_file) or ".", exist_ok=True)
     started = time.monotonic()
     with open(log_file, "w", buffering=1) as log:
-        log.write(f"# {_stamp()} {step} command {index} on {socket.gethostname()}, {threads} thread(s)\n")
-        for relative in RERUN_HAZARDS.get(step_kind(step), ()):
-            hazard = Path(plan.work_dir, relative)
-            if hazard.exists():
+        log.write(
+            f"# {_stamp()} {step} command {index} on {os.uname().nodename}, {threads} thread(s)\n"
+        )
+        for relative in RERUN_HAZARDS.get(_step_kind(step), ()):
+            hazard = os.path.join(work_dir, relative)
+            if os.path.exists(hazard):
+                import shutil
+
                 log.write(f"# removing {hazard} left by an earlier attempt\n")
                 shutil.rmtree(hazard)
         for line in command["lines"]:
-            text = plan.text_cmd + _resolve_script(line, env["PATH"])
+            text = plan.get("text_cmd", "") + _resolve_script(line, env["PATH"])
             log.write(f"# $ {text}\n")
             log.flush()
-            code = _run_line(text, plan.work_dir, env, log, deadline)
+            code = _run_line(text, work_dir, env, log, deadline)
             seconds = time.monotonic() - started
             if code is None:
-                log.write(f"# FAILED: timed out after {seconds:.1f} s (runtime {timeout_minutes:g} min)\n")
+                log.write(
+                    f"# FAILED: timed out after {seconds:.1f} s (runtime {timeout_minutes:g} min)\n"
+                )
                 return 124
             if code != 0:
                 log.write(f"# FAILED: exit code {code} after {seconds:.1f} s\n")
                 return code
-        log.write(f"# done in {time.monotonic() - started:.2f} s\n")
-    marker = Path(done_file)
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    temporary = marker.with_name(f".{marker.name}.tmp")
-    temporary.write_text(f"{step} {index} ok {_stamp()}\n")
-    os.replace(temporary, marker)
+        log.write(f"# done in {time.monotonic() - started:.3f} s\n")
+    os.makedirs(os.path.dirname(done_file) or ".", exist_ok=True)
+    temporary = f"{done_file}.tmp"
+    with open(temporary, "w") as marker:
+        marker.write(f"{step} {index} ok {_stamp()}\n")
+    os.replace(temporary, done_file)
     return 0
 
 
+def _parse(argv: list[str]) -> dict[str, str]:
+    if len(argv) % 2 or any(key not in OPTIONS for key in argv[::2]):
+        raise SystemExit(
+            f"usage: python -m insarflow.isce.commands {' '.join(o + ' X' for o in OPTIONS)}"
+        )
+    options = dict(zip(argv[::2], argv[1::2], strict=True))
+    missing = [key for key in OPTIONS[:5] if key not in options]
+    if missing:
+        raise SystemExit(f"insarflow.isce.commands: missing {', '.join(missing)}")
+    return options
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run one topsStack run-file command.")
-    parser.add_argument("--plan", required=True)
-    parser.add_argument("--step", required=True)
-    parser.add_argument("--index", required=True, type=int)
-    parser.add_argument("--log", required=True)
-    parser.add_argument("--done", required=True)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--timeout-minutes", type=float, default=None)
-    args = parser.parse_args(argv)
+    options = _parse(sys.argv[1:] if argv is None else argv)
+    timeout = options.get("--timeout-minutes")
     code = run_command(
-        args.plan, args.step, args.index, args.log, args.done, args.threads, args.timeout_minutes
+        options["--plan"],
+        options["--step"],
+        int(options["--index"]),
+        options["--log"],
+        options["--done"],
+        int(options.get("--threads", 1)),
+        float(timeout) if timeout else None,
     )
     if code != 0:
-        print(f"insarflow: {args.step} command {args.index} failed (exit {code}); see {args.log}", file=sys.stderr)
+        print(
+            f"insarflow: {options['--step']} command {options['--index']} failed (exit {code}); "
+            f"see {options['--log']}",
+            file=sys.stderr,
+        )
     return 1 if code != 0 else 0
 
 

@@ -115,7 +115,9 @@ class Plan:
         try:
             return self.steps[self._step_index[name]]
         except KeyError:
-            raise KeyError(f"step {name!r} is not in the run files of stack {self.fingerprint}") from None
+            raise KeyError(
+                f"step {name!r} is not in the run files of stack {self.fingerprint}"
+            ) from None
 
     def previous_step(self, name: str) -> str | None:
         number = self._step_index[name]
@@ -136,12 +138,18 @@ class Plan:
             if command["pair"]
         }
 
-    def selected_commands(self, step: str, pairs: set[tuple[str, str]] | None) -> list[dict[str, Any]]:
+    def selected_commands(
+        self, step: str, pairs: set[tuple[str, str]] | None
+    ) -> list[dict[str, Any]]:
         """Commands of ``step`` to run: all date-level ones, pair-level ones only for ``pairs``."""
         commands = self.step(step)["commands"]
         if pairs is None:
             return commands
-        return [command for command in commands if not command["pair"] or tuple(command["pair"]) in pairs]
+        return [
+            command
+            for command in commands
+            if not command["pair"] or tuple(command["pair"]) in pairs
+        ]
 
 
 def write_json_atomic(path: str | Path, data: Any) -> None:

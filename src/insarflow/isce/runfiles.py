@@ -41,7 +41,11 @@ class Command:
     pair: tuple[str, str] | None = None  # set for interferogram-network commands
 
     def to_json(self) -> dict:
-        return {"index": self.index, "lines": self.lines, "pair": list(self.pair) if self.pair else None}
+        return {
+            "index": self.index,
+            "lines": self.lines,
+            "pair": list(self.pair) if self.pair else None,
+        }
 
 
 @dataclass

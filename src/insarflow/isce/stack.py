@@ -48,11 +48,11 @@ from pathlib import Path
 from typing import Any
 
 from insarflow.errors import UserError
-from insarflow.isce.plan import PLAN_FORMAT, Plan, plan_path, request_path, stack_root, work_dir
+from insarflow.isce.dem import dem_key
+from insarflow.isce.plan import PLAN_FORMAT, Plan, stack_root, work_dir
 from insarflow.isce.runfiles import parse_run_files
 from insarflow.isce.safe import find_safe_products, products_by_date
 
-DEFAULT_DEM = "resources/dem/dem.wgs84"
 SAFE_LIST_NAME = "safe_list.txt"
 # Where topsStack sits below an ISCE2 install root (conda package, source tree, build tree).
 TOPS_STACK_SUBDIRS = (
@@ -118,7 +118,9 @@ def _num_connections(dates: list[str], pair_dates: Iterable[tuple[str, str]]) ->
     return max([position[b] - position[a] for a, b in pair_dates] + [1])
 
 
-def stack_sentinel_options(settings: Mapping[str, Any], dem: str, num_connections: int) -> list[str]:
+def stack_sentinel_options(
+    settings: Mapping[str, Any], dem: str, num_connections: int
+) -> list[str]:
     """stackSentinel.py options for the settings (every option of its command line but -s/-w).
 
     Values are attached with ``=`` so argparse never mistakes a negative bbox for an option.
@@ -167,7 +169,9 @@ def stack_sentinel_options(settings: Mapping[str, Any], dem: str, num_connection
     return options
 
 
-def build_stack_request(settings: Mapping[str, Any], pair_dates: Iterable[tuple[str, str]]) -> StackRequest:
+def build_stack_request(
+    settings: Mapping[str, Any], pair_dates: Iterable[tuple[str, str]]
+) -> StackRequest:
     """The stack for the requested pairs; UserError (one line) for anything that cannot work.
 
     Reads only the SLC directory listing, so it is cheap enough to run at every parse.
@@ -192,8 +196,13 @@ def build_stack_request(settings: Mapping[str, Any], pair_dates: Iterable[tuple[
             "ion_param.txt (edited) or leave it empty for no ionosphere steps"
         )
     slc_dir = settings["slc_dir"]
-    safes = tuple(os.path.join(slc_dir, product.path.name) for day in dates for product in by_date[day])
-    dem = settings.get("dem_path") or DEFAULT_DEM
+    safes = tuple(
+        os.path.join(slc_dir, product.path.name) for day in dates for product in by_date[day]
+    )
+    dem = (
+        settings.get("dem_path")
+        or f"resources/dem/glo30_{dem_key(safes, dict(settings))}/dem.wgs84"
+    )
     num_connections = _num_connections(dates, pair_dates)
     options = stack_sentinel_options(settings, dem, num_connections)
     isce_home = _absolute(settings["isce_home"]) if settings.get("isce_home") else None
@@ -290,7 +299,9 @@ def log(message: str) -> None:
     print(f"[{datetime.now().isoformat(timespec='seconds')}] {message}", flush=True)
 
 
-def generate_run_files(request_file: str | Path, plan_file: str | Path, timeout_minutes: float) -> Plan:
+def generate_run_files(
+    request_file: str | Path, plan_file: str | Path, timeout_minutes: float
+) -> Plan:
     """Run stackSentinel.py for a request in a clean work dir and parse its run files."""
     request = json.loads(Path(request_file).read_text())
     fingerprint = request["fingerprint"]
@@ -319,10 +330,16 @@ def generate_run_files(request_file: str | Path, plan_file: str | Path, timeout_
             check=False,
         )
     except subprocess.TimeoutExpired:
-        raise RuntimeError(f"stackSentinel.py did not finish within {timeout_minutes:g} min") from None
-    log(f"stackSentinel.py exited with {result.returncode} after {time.monotonic() - started:.1f} s")
+        raise RuntimeError(
+            f"stackSentinel.py did not finish within {timeout_minutes:g} min"
+        ) from None
+    log(
+        f"stackSentinel.py exited with {result.returncode} after {time.monotonic() - started:.1f} s"
+    )
     if result.returncode != 0:
-        raise RuntimeError(f"stackSentinel.py failed with exit code {result.returncode} (see above)")
+        raise RuntimeError(
+            f"stackSentinel.py failed with exit code {result.returncode} (see above)"
+        )
     run_dir = stack / "run_files"
     steps = parse_run_files(run_dir, request["text_cmd"]) if run_dir.is_dir() else []
     if not steps:
@@ -352,7 +369,9 @@ def generate_run_files(request_file: str | Path, plan_file: str | Path, timeout_
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Generate topsStack run files for a stack request.")
+    parser = argparse.ArgumentParser(
+        description="Generate topsStack run files for a stack request."
+    )
     parser.add_argument("--request", required=True)
     parser.add_argument("--plan", required=True)
     parser.add_argument("--timeout-minutes", type=float, default=60)
@@ -368,4 +387,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

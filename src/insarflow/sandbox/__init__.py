@@ -21,12 +21,15 @@ HyP3 API (same paths, schemas and messages as the real service; spec files in ``
     PATCH /jobs                      rename up to 100 jobs
     GET  /jobs/{job_id}, PATCH /jobs/{job_id}
     GET  /user, PATCH /user          account: credits, application status, job names
-    GET  /{job_id}/{filename}        product zip, browse/thumbnail PNGs, failed-job log (no
-                                     authentication, Content-Length, HTTP Range requests)
+    GET  /products/{job_id}/{filename}
+                                     product zip, browse/thumbnail PNGs, failed-job log (no
+                                     authentication, Content-Length, HTTP Range requests,
+                                     HEAD); the URLs come in the jobs' files/browse_images/logs
 
     Authentication: ``Authorization: Bearer <token>``, HTTP Basic ``<name>:<password or token>``
     (what requests sends from a .netrc entry) or the ``asf-urs`` cookie. Every token is its own
-    user with its own credits and application status.
+    user with its own credits and application status. The state keeps SHA-256 digests of tokens
+    and passwords, never the secrets.
 
 Admin routes (no authentication; for tests and benchmarks that run the sandbox as a process)
     GET  /_sandbox/health                   {"status": "ok"}
@@ -38,9 +41,10 @@ Admin routes (no authentication; for tests and benchmarks that run the sandbox a
                                             default_credits
     GET  /_sandbox/stats                    {"requests": {"POST /jobs": n, "GET /jobs": n,
                                             "GET /jobs/{job_id}": n, "GET /user": n,
-                                            "GET /{job_id}/{filename}": n, ...},
-                                            "responses": {"200": n, ...}, "faults": {...},
-                                            "jobs": {"total", "PENDING", ...}, "uptime_seconds"}
+                                            "GET /products/{job_id}/{filename}": n,
+                                            ...}, "responses": {"200": n, ...},
+                                            "faults": {...}, "jobs": {"total", "PENDING", ...},
+                                            "page_size": n, "uptime_seconds": s}
     POST /_sandbox/stats/reset              zero the request and fault counters
     GET  /_sandbox/users                    users (never their tokens or passwords)
     POST /_sandbox/users                    add or update a user {name, token, credits,

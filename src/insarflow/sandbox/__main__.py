@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import sqlite3
 import sys
 import tempfile
 import threading
@@ -40,10 +41,31 @@ def _error_codes(text: str) -> tuple[int, ...]:
     try:
         codes = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of codes") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of codes"
+        ) from None
     if not codes or any(code not in ERROR_CODES for code in codes):
         raise argparse.ArgumentTypeError(f"{text!r}: use some of {','.join(map(str, ERROR_CODES))}")
     return codes
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535; 0 = any free)")
+    return port
+
+
+def _granule_failure(text: str) -> tuple[str, int | None]:
+    name, separator, count = text.partition(":")
+    if not separator:
+        return name, None
+    if not count.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: the count after ':' must be a whole number")
+    return name, int(count)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,62 +73,155 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Offline HyP3 API sandbox on 127.0.0.1: rehearse HyP3 runs without credits.",
     )
-    parser.add_argument("--port", type=int, default=0, help="TCP port (default 0: a free port)")
+    parser.add_argument("--port", type=_port, default=0, help="TCP port (default 0: a free port)")
     parser.add_argument(
         "--state",
         type=Path,
         help="state directory (users, credits, jobs, products); default: a temporary one",
     )
-    parser.add_argument("--processing-seconds", type=float, default=3.0, metavar="S",
-                        help="time from submission to SUCCEEDED/FAILED (default 3)")
-    parser.add_argument("--pending-seconds", type=float, metavar="S",
-                        help="time a job stays PENDING (default: a fifth of --processing-seconds)")
-    parser.add_argument("--credits", type=_credits, default=8000.0, metavar="N",
-                        help="credits of the default user and of new users (default 8000; "
-                        "'unlimited' for none)")
-    parser.add_argument("--users", type=Path, metavar="FILE",
-                        help="YAML list of users {name, token, credits, application_status, "
-                        f"password}}; default: one user with token {DEFAULT_TOKEN!r}")
-    parser.add_argument("--open-registration", action="store_true",
-                        help="unknown tokens/Basic logins become new users instead of a 401")
-    parser.add_argument("--page-size", type=int, default=100, metavar="N",
-                        help="jobs per GET /jobs page (default 100)")
-    parser.add_argument("--product-lifetime-days", type=float, default=14.0, metavar="D",
-                        help="days until products expire (default 14)")
-    parser.add_argument("--url-file", type=Path, metavar="PATH",
-                        help="write the base URL here once listening")
+    parser.add_argument(
+        "--processing-seconds",
+        type=float,
+        default=3.0,
+        metavar="S",
+        help="time from submission to SUCCEEDED/FAILED (default 3)",
+    )
+    parser.add_argument(
+        "--pending-seconds",
+        type=float,
+        metavar="S",
+        help="time a job stays PENDING (default: a fifth of --processing-seconds)",
+    )
+    parser.add_argument(
+        "--credits",
+        type=_credits,
+        default=8000.0,
+        metavar="N",
+        help="credits of the default user and of new users (default 8000; 'unlimited' for none)",
+    )
+    parser.add_argument(
+        "--users",
+        type=Path,
+        metavar="FILE",
+        help="YAML list of users {name, token, credits, application_status, "
+        f"password}}; default: one user with token {DEFAULT_TOKEN!r}",
+    )
+    parser.add_argument(
+        "--open-registration",
+        action="store_true",
+        help="unknown tokens/Basic logins become new users instead of a 401",
+    )
+    parser.add_argument(
+        "--page-size",
+        type=int,
+        default=100,
+        metavar="N",
+        help="jobs per GET /jobs page (default 100)",
+    )
+    parser.add_argument(
+        "--product-lifetime-days",
+        type=float,
+        default=14.0,
+        metavar="D",
+        help="days until products expire (default 14)",
+    )
+    parser.add_argument(
+        "--url-file", type=Path, metavar="PATH", help="write the base URL here once listening"
+    )
     parser.add_argument("--pid-file", type=Path, metavar="PATH", help="write the process id here")
-    parser.add_argument("--log-level", default="warning",
-                        choices=["critical", "error", "warning", "info", "debug"])
+    parser.add_argument(
+        "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"]
+    )
 
     faults = parser.add_argument_group("faults (also settable at runtime: POST /_sandbox/faults)")
     faults.add_argument("--seed", type=int, default=0, help="seed of every fault rate (default 0)")
-    faults.add_argument("--failure-rate", type=float, default=0.0, metavar="F",
-                        help="share of submitted jobs that end FAILED")
-    faults.add_argument("--fail-granule", action="append", default=[], metavar="NAME",
-                        help="jobs using this scene/burst end FAILED (repeatable)")
-    faults.add_argument("--error-rate", type=float, default=0.0, metavar="F",
-                        help="share of requests answered with an HTTP error")
-    faults.add_argument("--error-codes", type=_error_codes, default=(500, 502, 503, 429),
-                        metavar="CODES", help="errors to answer with (default 500,502,503,429)")
-    faults.add_argument("--error-scope", choices=ERROR_SCOPES, default="api",
-                        help="requests the errors hit (default api)")
-    faults.add_argument("--latency", type=float, default=0.0, metavar="S",
-                        help="seconds added to every request")
-    faults.add_argument("--drop-download-rate", type=float, default=0.0, metavar="F",
-                        help="share of downloads whose connection is reset mid-body")
-    faults.add_argument("--truncate-download-rate", type=float, default=0.0, metavar="F",
-                        help="share of downloads cut short after half the announced bytes")
-    faults.add_argument("--lose-post-responses", type=int, default=0, metavar="N",
-                        help="the next N accepted POST /jobs are applied but never answered")
-    faults.add_argument("--lose-post-response-mode", choices=LOST_RESPONSE_MODES, default="close",
-                        help="close the connection at once, or hang first (default close)")
-    faults.add_argument("--hang-seconds", type=float, default=30.0, metavar="S",
-                        help="how long a 'hang' lasts at most (default 30)")
-    faults.add_argument("--expire-products", action="store_true",
-                        help="every finished job is already expired")
-    faults.add_argument("--unavailable", action="store_true",
-                        help="answer every API request with HyP3's 503 'unavailable'")
+    faults.add_argument(
+        "--failure-rate",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="share of submitted jobs that end FAILED",
+    )
+    faults.add_argument(
+        "--fail-granule",
+        action="append",
+        default=[],
+        type=_granule_failure,
+        metavar="NAME[:N]",
+        help="jobs using this scene/burst end FAILED; with :N only the next N do (repeatable)",
+    )
+    faults.add_argument(
+        "--error-rate",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="share of requests answered with an HTTP error",
+    )
+    faults.add_argument(
+        "--error-codes",
+        type=_error_codes,
+        default=(500, 502, 503, 429),
+        metavar="CODES",
+        help="errors to answer with (default 500,502,503,429)",
+    )
+    faults.add_argument(
+        "--error-scope",
+        choices=ERROR_SCOPES,
+        default="api",
+        help="requests the errors hit (default api)",
+    )
+    faults.add_argument(
+        "--latency", type=float, default=0.0, metavar="S", help="seconds added to API requests"
+    )
+    faults.add_argument(
+        "--download-latency",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="seconds added to product downloads",
+    )
+    faults.add_argument(
+        "--drop-download-rate",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="share of downloads whose connection is reset mid-body",
+    )
+    faults.add_argument(
+        "--truncate-download-rate",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="share of downloads cut short after half the announced bytes",
+    )
+    faults.add_argument(
+        "--lose-post-responses",
+        type=int,
+        default=0,
+        metavar="N",
+        help="the next N accepted POST /jobs are applied but never answered",
+    )
+    faults.add_argument(
+        "--lose-post-response-mode",
+        choices=LOST_RESPONSE_MODES,
+        default="close",
+        help="close the connection at once, or hang first (default close)",
+    )
+    faults.add_argument(
+        "--hang-seconds",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="how long a 'hang' lasts at most (default 30)",
+    )
+    faults.add_argument(
+        "--expire-products", action="store_true", help="every finished job is already expired"
+    )
+    faults.add_argument(
+        "--unavailable",
+        action="store_true",
+        help="answer every API request with HyP3's 503 'unavailable'",
+    )
     return parser
 
 
@@ -118,6 +233,7 @@ def _fault_config(args: argparse.Namespace) -> FaultConfig:
             error_codes=args.error_codes,
             error_scope=args.error_scope,
             latency_s=args.latency,
+            download_latency_s=args.download_latency,
             drop_download_rate=args.drop_download_rate,
             truncate_download_rate=args.truncate_download_rate,
             lose_post_response_count=args.lose_post_responses,
@@ -180,16 +296,21 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as error:
         raise UserError(f"invalid option: {error}") from None
+    except (OSError, sqlite3.Error) as error:
+        raise UserError(f"sandbox state {state_dir}: cannot use it ({error})") from None
     url = ""
     try:
         if args.pid_file:
             _write_atomically(args.pid_file, pid_text)
         server.start()
         url = server.base_url
-        print(url, flush=True)
+        # The file first: a parent that saw the stdout line may look for the file at once.
         if args.url_file:
             _write_atomically(args.url_file, url + "\n")
-        who = f"{len(users)} user(s) from {args.users}" if args.users else f"token {DEFAULT_TOKEN!r}"
+        print(url, flush=True)
+        who = (
+            f"{len(users)} user(s) from {args.users}" if args.users else f"token {DEFAULT_TOKEN!r}"
+        )
         print(
             f"{PROG}: HyP3 sandbox at {url} (state {state_dir}; {who}); Ctrl-C to stop",
             file=sys.stderr,

@@ -27,7 +27,43 @@ _NOT_FOUND = (
 
 def problem(status: int, detail: str) -> Response:
     """A problem+json error response, the shape every HyP3 4xx/5xx has."""
-    return Response(problem_body(status, detail), status_code=status, media_type="application/problem+json")
+    return Response(
+        problem_body(status, detail), status_code=status, media_type="application/problem+json"
+    )
+
+
+class ProductFileResponse(FileResponse):
+    """A FileResponse (Range, If-Range, HEAD, Content-Length) whose Range errors (400, 416) are
+    problem+json like every other error of the sandbox."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        error: dict[str, Any] = {}
+
+        async def send_problems(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start" and message["status"] in (400, 416):
+                error.update(status=message["status"], headers=message.get("headers", []))
+                return
+            if error and message["type"] == "http.response.body":
+                body = problem_body(
+                    error["status"], message.get("body", b"").decode() or "Bad Range"
+                )
+                headers = [
+                    (key, value)
+                    for key, value in error["headers"]
+                    if key.lower() not in (b"content-type", b"content-length")
+                ]
+                headers += [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                ]
+                await send(
+                    {"type": "http.response.start", "status": error["status"], "headers": headers}
+                )
+                await send({"type": "http.response.body", "body": body, "more_body": False})
+                return
+            await send(message)
+
+        await super().__call__(scope, receive, send_problems)
 
 
 def _json(payload: Any, status: int = 200) -> Response:
@@ -49,9 +85,7 @@ def _base_url(request: Request) -> str:
 
 def create_app(sandbox: Sandbox) -> FaultMiddleware:
     """The ASGI application: FastAPI routes wrapped in the fault-injection middleware."""
-    api = FastAPI(
-        title="insarflow HyP3 sandbox", openapi_url=None, docs_url=None, redoc_url=None
-    )
+    api = FastAPI(title="insarflow HyP3 sandbox", openapi_url=None, docs_url=None, redoc_url=None)
 
     @api.exception_handler(ProblemError)
     async def _problem(_: Request, error: ProblemError) -> Response:
@@ -189,18 +223,22 @@ def create_app(sandbox: Sandbox) -> FaultMiddleware:
 
     # -- product URLs: no authentication, like HyP3's CloudFront distribution ------------------
 
-    @api.get("/{job_id}/{filename}")
-    async def get_product_file(job_id: str, filename: str) -> Response:
+    @api.api_route("/products/{job_id}/{filename}", methods=["GET", "HEAD"])
+    async def get_product_file(job_id: str, filename: str, request: Request) -> Response:
         content, media_type = await run_in_threadpool(sandbox.product_file, job_id, filename)
         if isinstance(content, bytes):
+            if request.method == "HEAD":
+                return Response(
+                    media_type=media_type, headers={"content-length": str(len(content))}
+                )
             return Response(content, media_type=media_type)
-        return FileResponse(content, media_type=media_type, filename=filename)
+        return ProductFileResponse(content, media_type=media_type, filename=filename)
 
     return FaultMiddleware(api, sandbox.injector, sandbox.stats)
 
 
 def _admin_user_view(sandbox: Sandbox, user: UserRecord) -> dict[str, Any]:
     view = sandbox.user_info(user)
-    view["has_token"] = user.token is not None
-    view["has_password"] = user.password is not None
+    view["has_token"] = user.token_sha256 is not None
+    view["has_password"] = user.password_sha256 is not None
     return view

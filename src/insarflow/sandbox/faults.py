@@ -11,6 +11,7 @@ reaches it through the ``send`` callable, otherwise it falls back to an incomple
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import random
@@ -52,6 +53,26 @@ def _non_negative(name: str, value: Any) -> float:
     return float(value)
 
 
+def _granule_failures(value: Any) -> tuple[tuple[str, int | None], ...]:
+    """Normalise fail_granules to sorted (name, count) pairs; count None = every job."""
+    if isinstance(value, str):
+        raise ValueError("fault fail_granules must be a list or a mapping of scene/burst names")
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    else:
+        pairs = [item if isinstance(item, tuple | list) else (item, None) for item in value]
+    normalised: dict[str, int | None] = {}
+    for name, count in pairs:
+        if count is not None and (
+            isinstance(count, bool) or not isinstance(count, int) or count < 0
+        ):
+            raise ValueError(
+                f"fault fail_granules[{name!r}]={count!r} is not allowed; use a count >= 0 or null"
+            )
+        normalised[str(name)] = count
+    return tuple(sorted(normalised.items()))
+
+
 @dataclass(frozen=True)
 class FaultConfig:
     """What the sandbox breaks on purpose. All off by default.
@@ -59,7 +80,8 @@ class FaultConfig:
     error_rate/error_codes/error_scope: answer that share of requests with one of these statuses
         (chosen at random) instead of handling them; scope ``api`` (HyP3 API paths), ``downloads``
         (product URLs) or ``all``.
-    latency_s: delay every API and download request by this many seconds.
+    latency_s: delay every API request by this many seconds.
+    download_latency_s: delay every product download by this many seconds.
     drop_download_rate: reset the connection halfway through that share of downloads.
     truncate_download_rate: send half the body of that share of downloads, then close cleanly
         (Content-Length still announces the whole file).
@@ -67,7 +89,8 @@ class FaultConfig:
         client never gets the response: the connection is closed (mode ``close``) or held open for
         ``hang_seconds`` first (mode ``hang``, for clients with a read timeout).
     failure_rate: share of newly submitted jobs that end FAILED (decided at submission).
-    fail_granules: jobs using any of these scene/burst names end FAILED.
+    fail_granules: jobs using these scene/burst names end FAILED. A list fails every such job; a
+        mapping {name: N} fails only the next N jobs using the name (so a resubmission succeeds).
     expire_products: every finished job reports an expiration_time in the past and its files 404.
     unavailable: every API request gets HyP3's 503 "currently unavailable" answer.
     seed: seed of the random generator behind every rate above.
@@ -78,20 +101,23 @@ class FaultConfig:
     error_codes: tuple[int, ...] = (500, 502, 503, 429)
     error_scope: str = "api"
     latency_s: float = 0.0
+    download_latency_s: float = 0.0
     drop_download_rate: float = 0.0
     truncate_download_rate: float = 0.0
     lose_post_response_count: int = 0
     lose_post_response_mode: str = "close"
     hang_seconds: float = 30.0
     failure_rate: float = 0.0
-    fail_granules: tuple[str, ...] = ()
+    fail_granules: (
+        tuple[tuple[str, int | None], ...] | Mapping[str, int | None] | tuple[str, ...]
+    ) = ()
     expire_products: bool = False
     unavailable: bool = False
 
     def __post_init__(self) -> None:
         for name in ("error_rate", "drop_download_rate", "truncate_download_rate", "failure_rate"):
             object.__setattr__(self, name, _rate(name, getattr(self, name)))
-        for name in ("latency_s", "hang_seconds"):
+        for name in ("latency_s", "download_latency_s", "hang_seconds"):
             object.__setattr__(self, name, _non_negative(name, getattr(self, name)))
         codes = tuple(self.error_codes)
         if not codes or any(code not in ERROR_CODES for code in codes):
@@ -115,17 +141,17 @@ class FaultConfig:
             )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError(f"fault seed={self.seed!r} is not allowed; use an integer")
-        if isinstance(self.fail_granules, str):
-            raise ValueError("fault fail_granules must be a list of scene or burst names")
-        object.__setattr__(self, "fail_granules", tuple(str(name) for name in self.fail_granules))
+        object.__setattr__(self, "fail_granules", _granule_failures(self.fail_granules))
         for name in ("expire_products", "unavailable"):
             if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"fault {name}={getattr(self, name)!r} is not allowed; use a boolean")
+                raise ValueError(
+                    f"fault {name}={getattr(self, name)!r} is not allowed; use a boolean"
+                )
 
     def to_dict(self) -> dict[str, Any]:
         values = dataclasses.asdict(self)
         values["error_codes"] = list(self.error_codes)
-        values["fail_granules"] = list(self.fail_granules)
+        values["fail_granules"] = dict(self.fail_granules)
         return values
 
     def updated(self, changes: Mapping[str, Any]) -> FaultConfig:
@@ -135,9 +161,8 @@ class FaultConfig:
         if unknown:
             raise ValueError(f"unknown fault option(s) {unknown}; known: {sorted(known)}")
         values = dict(changes)
-        for name in ("error_codes", "fail_granules"):
-            if name in values and isinstance(values[name], list):
-                values[name] = tuple(values[name])
+        if isinstance(values.get("error_codes"), list):
+            values["error_codes"] = tuple(values["error_codes"])
         return dataclasses.replace(self, **values)
 
 
@@ -157,6 +182,7 @@ class FaultInjector:
             self.config = config
             self._random = random.Random(config.seed)
             self._lost_posts_left = config.lose_post_response_count
+            self._failures_left = dict(config.fail_granules)
 
     def update(self, changes: Mapping[str, Any]) -> FaultConfig:
         config = self.config.updated(changes)
@@ -167,6 +193,7 @@ class FaultInjector:
         with self._lock:
             values = self.config.to_dict()
             values["lose_post_response_count"] = self._lost_posts_left
+            values["fail_granules"] = dict(self._failures_left)
             return values
 
     def draw(self, rate: float) -> bool:
@@ -196,12 +223,17 @@ class FaultInjector:
 
     def failure_for(self, granules: list[str]) -> str | None:
         """Why a newly submitted job will fail, or None if it will succeed."""
-        config = self.config
-        for granule in granules:
-            if granule in config.fail_granules:
-                self.count("failed_job")
-                return f"Sandbox fault injection: {granule} is configured to fail."
-        if self.draw(config.failure_rate):
+        with self._lock:
+            for granule in granules:
+                if granule not in self._failures_left:
+                    continue
+                left = self._failures_left[granule]
+                if left is None or left > 0:
+                    if left is not None:
+                        self._failures_left[granule] = left - 1
+                    self.injected["failed_job"] += 1
+                    return f"Sandbox fault injection: {granule} is configured to fail."
+        if self.draw(self.config.failure_rate):
             self.count("failed_job")
             return self.choose(_FAILURE_REASONS)
         return None
@@ -242,14 +274,19 @@ def classify(method: str, path: str) -> tuple[str, str]:
         return "api", f"{method} /jobs" if len(parts) == 1 else f"{method} /jobs/{{job_id}}"
     if parts in (["user"], ["costs"]):
         return "api", f"{method} /{parts[0]}"
-    if len(parts) == 2 and len(parts[0]) == 36 and parts[0].count("-") == 4:
-        return "download", f"{method} /{{job_id}}/{{filename}}"
+    if len(parts) == 3 and parts[0] == "products":
+        return "download", f"{method} /products/{{job_id}}/{{filename}}"
     return "other", f"{method} {path}"
 
 
 def problem_body(status: int, detail: str) -> bytes:
     return json.dumps(
-        {"status": status, "detail": detail, "title": HTTPStatus(status).phrase, "type": "about:blank"}
+        {
+            "status": status,
+            "detail": detail,
+            "title": HTTPStatus(status).phrase,
+            "type": "about:blank",
+        }
     ).encode()
 
 
@@ -331,8 +368,9 @@ class FaultMiddleware:
     ) -> None:
         injector = self.injector
         config = injector.config
-        if config.latency_s and kind in ("api", "download"):
-            await asyncio.sleep(config.latency_s)
+        delay = {"api": config.latency_s, "download": config.download_latency_s}.get(kind, 0.0)
+        if delay:
+            await asyncio.sleep(delay)
         if config.unavailable and kind == "api":
             injector.count("unavailable")
             await send_problem(send, 503, UNAVAILABLE_DETAIL)
@@ -415,7 +453,5 @@ async def _wait_for_disconnect(receive: Receive, timeout: float) -> None:
         while (await receive())["type"] != "http.disconnect":
             pass
 
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(disconnected(), timeout=timeout)
-    except TimeoutError:
-        pass

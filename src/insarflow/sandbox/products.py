@@ -114,7 +114,9 @@ def product_id(job_id: str) -> str:
 
 def _orbit_letter(acquisitions: Iterable[datetime], processed: datetime) -> str:
     # Precise orbits arrive ~20 days after acquisition; before that GAMMA uses restituted ones.
-    return "P" if all(processed - moment >= _PRECISE_ORBIT_DELAY for moment in acquisitions) else "R"
+    return (
+        "P" if all(processed - moment >= _PRECISE_ORBIT_DELAY for moment in acquisitions) else "R"
+    )
 
 
 def _days_between(first: datetime, second: datetime) -> int:
@@ -135,7 +137,9 @@ def plan_product(
 
 
 def _plan_gamma(job_id: str, params: dict[str, Any], processed: datetime) -> ProductPlan:
-    first, second = sorted((parse_scene(name) for name in params["granules"]), key=lambda s: s.start)
+    first, second = sorted(
+        (parse_scene(name) for name in params["granules"]), key=lambda s: s.start
+    )
     pixel = GAMMA_PIXEL_SPACING[params["looks"]]
     mask = "w" if params["apply_water_mask"] else "u"
     orbit = _orbit_letter((first.start, second.start), processed)
@@ -176,7 +180,9 @@ _ISCE_GEOCODED = ("unw_phase", "corr", "dem", "conncomp", "wrapped_phase", "lv_t
 
 
 def _plan_isce_burst(job_id: str, params: dict[str, Any], processed: datetime) -> ProductPlan:
-    first, second = sorted((parse_burst(name) for name in params["granules"]), key=lambda b: b.start)
+    first, second = sorted(
+        (parse_burst(name) for name in params["granules"]), key=lambda b: b.start
+    )
     pixel = ISCE_PIXEL_SPACING[params["looks"]]
     name = (
         f"S1_{first.burst_id:06d}_IW{first.swath}_{first.start:%Y%m%d}_{second.start:%Y%m%d}"
@@ -301,9 +307,7 @@ def _tiff_tags(processed: datetime) -> dict[str, str]:
     }
 
 
-def geotiff_bytes(
-    array: np.ndarray, raster: Raster, grid: Grid, processed: datetime
-) -> bytes:
+def geotiff_bytes(array: np.ndarray, raster: Raster, grid: Grid, processed: datetime) -> bytes:
     """An uncompressed GeoTIFF (uncompressed, so its size depends on the shape only)."""
     data = array if array.ndim == 3 else array[np.newaxis, ...]
     profile: dict[str, Any] = {
@@ -543,7 +547,10 @@ def gamma_parameter_text(plan: ProductPlan, facts: dict[str, Any]) -> str:
         ("DEM resolution (m)", resolution * 2),
         ("Unwrapping type", "mcf"),
         ("Phase at reference point", round(facts["reference_phase"], 6)),
-        ("Azimuth line of the reference point in SAR space", facts["reference_row"] * azimuth_looks),
+        (
+            "Azimuth line of the reference point in SAR space",
+            facts["reference_row"] * azimuth_looks,
+        ),
         ("Range pixel of the reference point in SAR space", facts["reference_col"] * range_looks),
         ("Y coordinate of the reference point in the map projection", facts["reference_y"]),
         ("X coordinate of the reference point in the map projection", facts["reference_x"]),
@@ -719,9 +726,9 @@ def write_product_zip(plan: ProductPlan, destination: Path) -> int:
             directory = arcname.endswith("/")
             info.external_attr = ((0o40755 << 16) | 0x10) if directory else (0o100644 << 16)
             archive.writestr(info, data)
-        unpadded = buffer.tell() + sum(
-            46 + len(name.encode()) for name in members
-        ) + _ZIP_END_RECORD
+        unpadded = (
+            buffer.tell() + sum(46 + len(name.encode()) for name in members) + _ZIP_END_RECORD
+        )
         padding = plan.zip_size() - unpadded
         if not 0 <= padding <= _MAX_ZIP_COMMENT:
             raise RuntimeError(f"{plan.zip_name}: cannot pad {unpadded} bytes to {plan.zip_size()}")

@@ -152,7 +152,7 @@ class SceneModel:
 
     def coherence(self, days: float, pair_key: str) -> np.ndarray:
         rng = np.random.default_rng(stable_seed("coherence", pair_key))
-        base = 0.25 + 0.65 * math.exp(-days / 45.0)
+        base = 0.35 + 0.55 * math.exp(-days / 45.0)
         corr = base * self.land_texture + rng.normal(0.0, 0.03, size=self.x.shape)
         corr[self.water] = 0.08 + rng.uniform(0.0, 0.05, size=int(self.water.sum()))
         return np.clip(corr, 0.01, 0.995)
@@ -204,7 +204,8 @@ def interferogram(
 
     corr = model.coherence(days, pair_key)
     rng = np.random.default_rng(stable_seed("phase-noise", pair_key))
-    noise_sigma = np.clip(np.sqrt(1.0 - corr**2) / corr * 0.25, 0.0, 1.5)
+    # Filtered, multilooked phase: the noise stays well below a radian where coherence is fair.
+    noise_sigma = np.clip(np.sqrt(1.0 - corr**2) / corr * 0.15, 0.0, 1.0)
     deformation = model.los_displacement(secondary_time) - model.los_displacement(reference_time)
     phase = (
         -4.0 * math.pi / WAVELENGTH_M * deformation

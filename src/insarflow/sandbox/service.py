@@ -30,13 +30,13 @@ from insarflow.sandbox.granules import GranuleNameError, job_granules
 from insarflow.sandbox.products import ProductPlan, plan_product, write_product_zip
 from insarflow.sandbox.spec import HyP3Spec, describe_error, iter_errors, load_spec, to_json_number
 from insarflow.sandbox.store import (
-    STATUSES,
     InsufficientCreditsError,
     JobNotFoundError,
     JobRecord,
     Store,
     UserRecord,
     normalized,
+    secret_digest,
 )
 from insarflow.sandbox.users import SandboxUser
 
@@ -77,7 +77,9 @@ class SandboxSettings:
         if pending is not None and (
             isinstance(pending, bool) or not isinstance(pending, int | float) or pending < 0
         ):
-            raise ValueError(f"setting pending_seconds={pending!r} is not allowed; use a number >= 0")
+            raise ValueError(
+                f"setting pending_seconds={pending!r} is not allowed; use a number >= 0"
+            )
         if isinstance(self.page_size, bool) or not isinstance(self.page_size, int):
             raise ValueError(f"setting page_size={self.page_size!r} is not allowed; use 1 to 10000")
         if not 1 <= self.page_size <= 10000:
@@ -103,8 +105,8 @@ def _user_from_config(user: SandboxUser, month: str) -> UserRecord:
     credits = None if user.credits is None else normalized(Decimal(str(user.credits)))
     return UserRecord(
         user_id=user.name,
-        token=user.token,
-        password=user.password,
+        token_sha256=None if user.token is None else secret_digest(user.token),
+        password_sha256=None if user.password is None else secret_digest(user.password),
         application_status=user.application_status,
         remaining_credits=credits,
         credits_per_month=credits,
@@ -209,13 +211,13 @@ class Sandbox:
         except (binascii.Error, UnicodeDecodeError):
             raise ProblemError(401, "Invalid authorization token provided") from None
         user = self.store.get_user(name)
-        if user is not None and password and password in (user.password, user.token):
-            return user
+        if user is not None and password:
+            digest = secret_digest(password)
+            if digest in (user.password_sha256, user.token_sha256):
+                return user
         if user is None and self.settings.open_registration and name and password:
             return self.add_user(
-                SandboxUser(
-                    name=name, password=password, credits=self.settings.default_credits
-                )
+                SandboxUser(name=name, password=password, credits=self.settings.default_credits)
             )
         raise ProblemError(401, "Invalid username or password")
 
@@ -304,6 +306,8 @@ class Sandbox:
                     f"jobs[{index}].job_type: {job['job_type']!r} is not one of "
                     f"{self.spec.job_types}",
                 )
+            elif isinstance(job, dict):
+                raise ProblemError(400, f"jobs[{index}]: 'job_type' is a required property")
         raise ProblemError(400, describe_error(error))
 
     def _validate_job(self, job: dict[str, Any]) -> None:
@@ -440,7 +444,7 @@ class Sandbox:
         view["credit_cost"] = to_json_number(job.credit_cost)
         if status not in ("SUCCEEDED", "FAILED"):
             return view
-        location = f"{base_url}/{job.job_id}"
+        location = f"{base_url}/products/{job.job_id}"
         view["expiration_time"] = format_time(self.expiration_time(job))
         if status == "FAILED":
             view.update(
@@ -535,9 +539,7 @@ class Sandbox:
             self._rename(user, job_id, body["name"])
         return {}
 
-    def patch_job(
-        self, user: UserRecord, job_id: str, body: Any, base_url: str
-    ) -> dict[str, Any]:
+    def patch_job(self, user: UserRecord, job_id: str, body: Any, base_url: str) -> dict[str, Any]:
         _check_job_id(job_id)
         self._check_schema("patch_job_body", body)
         self._rename(user, job_id, body["name"])
@@ -557,7 +559,7 @@ class Sandbox:
 
     def product_file(self, job_id: str, filename: str) -> tuple[Path | bytes, str]:
         """A product zip (path), browse image or log (bytes) of a job, or ProblemError(404)."""
-        not_found = ProblemError(404, f"No such file: /{job_id}/{filename}")
+        not_found = ProblemError(404, f"No such file: /products/{job_id}/{filename}")
         try:
             uuid.UUID(job_id)
         except ValueError:
@@ -567,7 +569,7 @@ class Sandbox:
         if job is None or job.status_at(now) not in ("SUCCEEDED", "FAILED"):
             raise not_found
         if now >= self.expiration_time(job).timestamp():
-            raise ProblemError(404, f"/{job_id}/{filename} has expired and was deleted")
+            raise ProblemError(404, f"/products/{job_id}/{filename} has expired and was deleted")
         if job.outcome == "FAILED":
             if filename != f"{job_id}.log":
                 raise not_found
@@ -611,14 +613,13 @@ class Sandbox:
 
     # -- admin -------------------------------------------------------------------------------
 
-    def expire_job(self, job_id: str) -> dict[str, Any]:
+    def expire_job(self, job_id: str) -> None:
         """Force a job's expiration_time into the past (its product URLs then 404)."""
         _check_job_id(job_id)
         try:
             self.store.expire_job(job_id, self.now() - 1.0)
         except JobNotFoundError:
             raise ProblemError(404, f"job_id does not exist: {job_id}") from None
-        return self.get_job(job_id, "")
 
     def update_settings(self, changes: dict[str, Any]) -> SandboxSettings:
         known = {f.name for f in dataclasses.fields(SandboxSettings)}
@@ -633,6 +634,7 @@ class Sandbox:
             **self.stats.snapshot(),
             "faults": dict(self.injector.injected),
             "jobs": self.store.count_jobs(self.now()),
+            "page_size": self.settings.page_size,
             "uptime_seconds": round(time.time() - self.started, 3),
         }
 
@@ -697,7 +699,9 @@ def _content_location(job: dict[str, Any], job_id: str) -> tuple[str, str]:
             prefix.format(job_id=job_id, name=job.get("name", "")) if prefix else job_id
         )
     if prefix and prefix != "{job_id}":
-        raise ProblemError(400, "A custom bucket prefix can not be used with the default content bucket.")
+        raise ProblemError(
+            400, "A custom bucket prefix can not be used with the default content bucket."
+        )
     return CONTENT_BUCKET, job_id
 
 

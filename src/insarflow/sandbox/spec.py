@@ -40,7 +40,9 @@ def openapi_nullable_to_json_schema(schema: Any) -> Any:
     converted = {key: openapi_nullable_to_json_schema(value) for key, value in schema.items()}
     if converted.pop("nullable", False):
         if "type" in converted:
-            types = converted["type"] if isinstance(converted["type"], list) else [converted["type"]]
+            types = (
+                converted["type"] if isinstance(converted["type"], list) else [converted["type"]]
+            )
             converted["type"] = [*types, "null"]
             if "enum" in converted and None not in converted["enum"]:
                 converted["enum"] = [*converted["enum"], None]
@@ -164,7 +166,9 @@ def load_spec() -> HyP3Spec:
         for uri, contents in resources
     )
     costs = to_decimal(json.loads((SPEC_DIR / "costs_EDC.json").read_text(encoding="utf-8")))
-    defaults = json.loads((SPEC_DIR / "default_params_by_job_type.json").read_text(encoding="utf-8"))
+    defaults = json.loads(
+        (SPEC_DIR / "default_params_by_job_type.json").read_text(encoding="utf-8")
+    )
     return HyP3Spec(
         openapi=openapi,
         job_parameters=job_parameters,
@@ -179,7 +183,9 @@ def describe_error(error: jsonschema.ValidationError, prefix: str = "") -> str:
     ``jobs[0].job_parameters.looks: '5x1' is not one of ['20x4', '10x2']``."""
     location = prefix
     for part in error.absolute_path:
-        location += f"[{part}]" if isinstance(part, int) else (f".{part}" if location else str(part))
+        location += (
+            f"[{part}]" if isinstance(part, int) else (f".{part}" if location else str(part))
+        )
     return f"{location}: {error.message}" if location else error.message
 
 

@@ -7,25 +7,27 @@ listing can filter by status in SQL.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = "1"
+from insarflow.errors import UserError
+
+SCHEMA_VERSION = "2"
 STATUSES = ("PENDING", "RUNNING", "SUCCEEDED", "FAILED")
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS users (
     user_id TEXT PRIMARY KEY,
-    token TEXT UNIQUE,
-    password TEXT,
+    token_sha256 TEXT UNIQUE,
+    password_sha256 TEXT,
     application_status TEXT NOT NULL,
     remaining_credits TEXT,
     credits_per_month TEXT,
@@ -62,8 +64,8 @@ _JOB_COLUMNS = (
     "product_size, expired_ts"
 )
 _USER_COLUMNS = (
-    "user_id, token, password, application_status, remaining_credits, credits_per_month, "
-    "month_of_last_reset, use_case"
+    "user_id, token_sha256, password_sha256, application_status, remaining_credits, "
+    "credits_per_month, month_of_last_reset, use_case"
 )
 
 
@@ -78,11 +80,16 @@ def normalized(value: Decimal) -> Decimal:
     return value.normalize()
 
 
+def secret_digest(secret: str) -> str:
+    """What the state keeps of a token or password: never the secret itself."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
 @dataclass
 class UserRecord:
     user_id: str
-    token: str | None
-    password: str | None
+    token_sha256: str | None
+    password_sha256: str | None
     application_status: str
     remaining_credits: Decimal | None
     credits_per_month: Decimal | None  # what the monthly reset restores; None = unlimited
@@ -93,8 +100,8 @@ class UserRecord:
     def from_row(cls, row: sqlite3.Row) -> UserRecord:
         return cls(
             user_id=row["user_id"],
-            token=row["token"],
-            password=row["password"],
+            token_sha256=row["token_sha256"],
+            password_sha256=row["password_sha256"],
             application_status=row["application_status"],
             remaining_credits=_decimal_or_none(row["remaining_credits"]),
             credits_per_month=_decimal_or_none(row["credits_per_month"]),
@@ -192,15 +199,19 @@ class Store:
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+        )
         version = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if version is not None and version["value"] != SCHEMA_VERSION:
+            self._db.close()
+            raise UserError(
+                f"sandbox state {path} was written by another sandbox version (schema "
+                f"{version['value']}, this one needs {SCHEMA_VERSION}); use a new state directory"
+            )
+        self._db.executescript(_SCHEMA)
         if version is None:
             self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-        elif version["value"] != SCHEMA_VERSION:
-            raise RuntimeError(
-                f"{path} holds sandbox state of schema {version['value']}, this sandbox needs "
-                f"{SCHEMA_VERSION}; use a new --state directory"
-            )
 
     def close(self) -> None:
         with self._lock:
@@ -229,30 +240,32 @@ class Store:
     def user_by_token(self, token: str) -> UserRecord | None:
         with self._lock:
             row = self._db.execute(
-                f"SELECT {_USER_COLUMNS} FROM users WHERE token = ?", (token,)
+                f"SELECT {_USER_COLUMNS} FROM users WHERE token_sha256 = ?", (secret_digest(token),)
             ).fetchone()
         return None if row is None else UserRecord.from_row(row)
 
     def users(self) -> list[UserRecord]:
         with self._lock:
-            rows = self._db.execute(f"SELECT {_USER_COLUMNS} FROM users ORDER BY user_id").fetchall()
+            rows = self._db.execute(
+                f"SELECT {_USER_COLUMNS} FROM users ORDER BY user_id"
+            ).fetchall()
         return [UserRecord.from_row(row) for row in rows]
 
     def put_user(self, user: UserRecord) -> None:
         """Insert or replace a user record as given."""
         with self.transaction() as db:
             # A token belongs to one user: take it away from whoever held it before.
-            if user.token is not None:
+            if user.token_sha256 is not None:
                 db.execute(
-                    "UPDATE users SET token = NULL WHERE token = ? AND user_id != ?",
-                    (user.token, user.user_id),
+                    "UPDATE users SET token_sha256 = NULL WHERE token_sha256 = ? AND user_id != ?",
+                    (user.token_sha256, user.user_id),
                 )
             db.execute(
                 f"INSERT OR REPLACE INTO users ({_USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     user.user_id,
-                    user.token,
-                    user.password,
+                    user.token_sha256,
+                    user.password_sha256,
                     user.application_status,
                     None if user.remaining_credits is None else str(user.remaining_credits),
                     None if user.credits_per_month is None else str(user.credits_per_month),
@@ -363,14 +376,3 @@ class Store:
                 counts[status] = count
                 counts["total"] += count
         return counts
-
-    def jobs_by_ids(self, job_ids: Iterable[str]) -> dict[str, JobRecord]:
-        ids = list(job_ids)
-        if not ids:
-            return {}
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_id IN ({', '.join('?' * len(ids))})",
-                ids,
-            ).fetchall()
-        return {row["job_id"]: JobRecord.from_row(row) for row in rows}

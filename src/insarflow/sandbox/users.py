@@ -55,9 +55,7 @@ class SandboxUser:
 
     def __post_init__(self) -> None:
         try:
-            jsonschema.validate(
-                {key: value for key, value in vars(self).items()}, _USER_SCHEMA
-            )
+            jsonschema.validate({key: value for key, value in vars(self).items()}, _USER_SCHEMA)
         except jsonschema.ValidationError as error:
             field = ".".join(str(part) for part in error.absolute_path) or "user"
             raise UserError(f"sandbox user {self.name!r}: {field}: {error.message}") from None
@@ -82,7 +80,10 @@ def load_users_file(path: Path, default_credits: float | None = 8000.0) -> list[
     except OSError as error:
         raise UserError(f"sandbox users file {path}: cannot read it ({error.strerror})") from None
     except yaml.YAMLError as error:
-        raise UserError(f"sandbox users file {path}: not valid YAML ({error})") from None
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "cannot parse it"
+        raise UserError(f"sandbox users file {path}: not valid YAML ({problem}{where})") from None
     try:
         jsonschema.validate(data, _USERS_FILE_SCHEMA)
     except jsonschema.ValidationError as error:
@@ -93,6 +94,8 @@ def load_users_file(path: Path, default_credits: float | None = 8000.0) -> list[
             "{name, token, credits, application_status, password}"
         ) from None
     entries = data["users"] if isinstance(data, dict) else data
+    if not entries:
+        raise UserError(f"sandbox users file {path}: lists no users; add at least one")
     users = [SandboxUser.from_mapping(entry, default_credits) for entry in entries]
     names = [user.name for user in users]
     tokens = [user.token for user in users if user.token]
@@ -100,5 +103,7 @@ def load_users_file(path: Path, default_credits: float | None = 8000.0) -> list[
         duplicates = sorted({value for value in values if values.count(value) > 1})
         if duplicates:
             shown = duplicates if label == "name" else [f"(token of {len(duplicates)} users)"]
-            raise UserError(f"sandbox users file {path}: duplicate {label} {shown}; each must be unique")
+            raise UserError(
+                f"sandbox users file {path}: duplicate {label} {shown}; each must be unique"
+            )
     return users

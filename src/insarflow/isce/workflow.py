@@ -1,0 +1,99 @@
+"""What the Snakemake input functions of rules/isce.smk return, computed from the config.
+
+The job graph: DEM (unless ``isce.dem_path``), orbits and AUX_CAL note -> run-file checkpoint ->
+one ``isce_command`` job per run-file command -> one ``isce_step`` marker per run file -> the
+next run file's commands -> ``results/isce/complete.txt``. A step starts when the previous step
+is complete, as ``run.py`` does, but every command is its own job with its own log and marker.
+
+Nothing here writes to disk: parsing the workflow (and ``snakemake -n``) has no side effects.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from insarflow.isce.plan import (
+    Plan,
+    command_marker,
+    plan_path,
+    request_path,
+    stack_root,
+    step_marker,
+    step_resources,
+)
+from insarflow.isce.stack import StackRequest, build_stack_request
+
+STACK_SENTINEL_RESOURCES = "stack_sentinel"  # isce.step_resources key of the run-file job
+
+
+class IsceWorkflow:
+    """The ISCE part of one configuration: its stack request and the paths of its jobs."""
+
+    def __init__(self, settings: Mapping[str, Any], pair_dates: Iterable[tuple[str, str]]) -> None:
+        pair_dates = sorted(set(pair_dates))
+        self.settings = dict(settings)
+        self.stitch_dem = not settings.get("dem_path")
+        self.request: StackRequest = build_stack_request(self.settings, pair_dates)
+        self.fingerprint = self.request.fingerprint
+        self.pairs = frozenset(pair_dates)
+
+    # --- before the checkpoint ---
+
+    @property
+    def dem(self) -> str:
+        return self.request.dem
+
+    def dem_settings(self, dem_file: str) -> dict[str, Any]:
+        settings = self.settings
+        return {
+            "bbox": None if settings.get("full_frame") else settings.get("bbox"),
+            "margin": settings["dem_margin"],
+            "tile_dir": settings.get("dem_tile_dir"),
+            "geoid_path": settings.get("geoid_path"),
+            # The .xml holds absolute paths: a moved project needs a new one.
+            "location": os.path.abspath(dem_file),
+        }
+
+    def run_files_inputs(self) -> dict[str, Any]:
+        root = stack_root(self.fingerprint)
+        return {
+            "request": request_path(self.fingerprint),
+            "orbits": f"{root}/orbits.tsv",
+            "aux_cal": f"{root}/aux_cal.txt",
+            "dem": self.dem,
+            "dem_xml": f"{self.dem}.xml",
+            "safes": list(self.request.safes),
+        }
+
+    def resources(self, step: str) -> dict[str, int]:
+        return step_resources(self.settings, step)
+
+    # --- after the checkpoint ---
+
+    def command_inputs(self, plan: Plan, plan_file: str, step: str) -> dict[str, Any]:
+        inputs: dict[str, Any] = {"plan": plan_file}
+        previous = plan.previous_step(step)
+        if previous:
+            inputs["previous"] = step_marker(plan.fingerprint, previous)
+        return inputs
+
+    def step_inputs(self, plan: Plan, step: str) -> dict[str, Any]:
+        """Markers of the step's selected commands, plus the previous step (for empty steps)."""
+        inputs: dict[str, Any] = {
+            "commands": [
+                command_marker(plan.fingerprint, step, command["index"])
+                for command in plan.selected_commands(step, self.pairs)
+            ]
+        }
+        previous = plan.previous_step(step)
+        if previous:
+            inputs["previous"] = step_marker(plan.fingerprint, previous)
+        return inputs
+
+    def complete_inputs(self, plan: Plan) -> dict[str, Any]:
+        return {
+            "plan": plan_path(plan.fingerprint),
+            "last_step": step_marker(plan.fingerprint, plan.step_names[-1]),
+        }
