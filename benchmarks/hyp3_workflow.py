@@ -54,7 +54,11 @@ def synthetic_scenes(count: int) -> list[str]:
 
 
 def network(names: list[str], connections: int, limit: int) -> list[tuple[str, str]]:
-    pairs = [(names[i], names[j]) for i in range(len(names)) for j in range(i + 1, min(i + 1 + connections, len(names)))]
+    pairs = [
+        (names[i], names[j])
+        for i in range(len(names))
+        for j in range(i + 1, min(i + 1 + connections, len(names)))
+    ]
     return pairs[:limit]
 
 
@@ -79,7 +83,13 @@ def main() -> None:
     pairs = network(synthetic_scenes(scenes_needed), 10, args.pairs)
     with tempfile.TemporaryDirectory(prefix="insarflow-bench-") as tmp:
         root = Path(tmp)
-        sandbox = start_sandbox(root / "sandbox", "--processing-seconds", str(args.processing_seconds))
+        sandbox = start_sandbox(
+            root / "sandbox",
+            "--processing-seconds",
+            str(args.processing_seconds),
+            "--credits",
+            "unlimited",
+        )
         try:
             work = root / "work"
             (work / "config").mkdir(parents=True)
@@ -100,9 +110,20 @@ def main() -> None:
                 },
             }
             (work / "config" / "config.yaml").write_text(yaml.safe_dump(config))
-            env = {**os.environ, "EARTHDATA_TOKEN": "sandbox-token", "NO_PROXY": "127.0.0.1,localhost"}
-            snakemake = [str(Path(sys.executable).with_name("snakemake")), "--snakefile", str(REPO / "Snakefile"),
-                         "--profile", str(REPO / "profiles" / "local"), "--cores", str(args.cores)]
+            env = {
+                **os.environ,
+                "EARTHDATA_TOKEN": "sandbox-token",
+                "NO_PROXY": "127.0.0.1,localhost",
+            }
+            snakemake = [
+                str(Path(sys.executable).with_name("snakemake")),
+                "--snakefile",
+                str(REPO / "Snakefile"),
+                "--profile",
+                str(REPO / "profiles" / "local"),
+                "--cores",
+                str(args.cores),
+            ]
             dry = run([*snakemake, "-n", "--quiet"], work, env)
             wall = run(snakemake, work, env)
             noop = run(snakemake, work, env)
@@ -113,34 +134,60 @@ def main() -> None:
         requests = stats["requests"]
         page_size = stats.get("page_size", 100)
         rounds = []
-        for log in (work / "logs" / "hyp3" / "wait").glob("*.log"):
-            rounds += [int(m) for m in re.findall(r"polled account \S+: (\d+) job\(s\) in window", log.read_text())]
+        # Polling rounds of the waiters, plus the final status table's one refresh.
+        for log in [
+            *(work / "logs" / "hyp3" / "wait").glob("*.log"),
+            work / "logs" / "hyp3" / "summary.log",
+        ]:
+            rounds += [
+                int(m)
+                for m in re.findall(
+                    r"polled account \S+: (\d+) job\(s\) in window", log.read_text()
+                )
+            ]
         list_requests = requests.get("GET /jobs", 0)
         lookups = 0  # name lookups after ambiguous POSTs (none in a clean run)
         allowed = sum(max(1, math.ceil(n / page_size)) for n in rounds)
-        ledger = [json.loads(line) for line in (work / ".insarflow/hyp3/ledger.jsonl").read_text().splitlines()]
+        ledger = [
+            json.loads(line)
+            for line in (work / ".insarflow/hyp3/ledger.jsonl").read_text().splitlines()
+        ]
         delays = []
         for finished in (work / "results/hyp3/finished").glob("*.json"):
             job = json.loads(finished.read_text())
-            done = datetime.fromisoformat(job["request_time"]) + timedelta(seconds=args.processing_seconds)
+            done = datetime.fromisoformat(job["request_time"]) + timedelta(
+                seconds=args.processing_seconds
+            )
             log = (work / "logs/hyp3/download" / finished.name.replace(".json", ".log")).read_text()
             first = datetime.fromisoformat(log.split(" INFO ")[0].split(",")[0]).astimezone()
             delays.append((first - done.astimezone()).total_seconds())
 
         print(f"pairs                         {len(pairs)}")
-        print(f"POSTs                         {requests.get('POST /jobs', 0)} (goal {math.ceil(len(pairs) / args.chunk)})")
+        print(
+            f"POSTs                         {requests.get('POST /jobs', 0)} (goal {math.ceil(len(pairs) / args.chunk)})"
+        )
         print(f"polling rounds                {len(rounds)}")
-        print(f"list requests (GET /jobs)     {list_requests} (goal <= {allowed + lookups}: ceil(window/page) per round)")
+        print(
+            f"list requests (GET /jobs)     {list_requests} (goal <= {allowed + lookups}: ceil(window/page) per round)"
+        )
         print(f"max jobs in a polled window   {max(rounds, default=0)} (page size {page_size})")
         print(f"single-job GETs               {requests.get('GET /jobs/{job_id}', 0)}")
-        print(f"total API requests            {sum(v for k, v in requests.items() if not k.startswith('GET /products'))}")
-        print(f"downloads                     {sum(v for k, v in requests.items() if 'product' in k.lower())}")
+        print(
+            f"total API requests            {sum(v for k, v in requests.items() if not k.startswith('GET /products'))}"
+        )
+        print(
+            f"downloads                     {sum(v for k, v in requests.items() if 'product' in k.lower())}"
+        )
         print(f"ledger events                 {len(ledger)}")
-        print(f"wall time                     {wall:.1f} s (job processing {args.processing_seconds:g} s)")
+        print(
+            f"wall time                     {wall:.1f} s (job processing {args.processing_seconds:g} s)"
+        )
         print(f"snakemake dry run             {dry:.1f} s")
         print(f"snakemake rerun, nothing to do {noop:.1f} s")
         if delays:
-            print(f"download start after SUCCEEDED median {statistics.median(delays):.1f} s, max {max(delays):.1f} s")
+            print(
+                f"download start after SUCCEEDED median {statistics.median(delays):.1f} s, max {max(delays):.1f} s"
+            )
 
 
 if __name__ == "__main__":

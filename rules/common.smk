@@ -139,14 +139,22 @@ def _isce_plan(fingerprint):
     return load_plan(plan_file), plan_file
 
 
+def _isce_ancient_previous(inputs):
+    # The previous step's marker orders the steps; its time stamp must not make finished
+    # commands run again when that step only gained or lost pair commands.
+    if "previous" in inputs:
+        inputs["previous"] = ancient(inputs["previous"])
+    return inputs
+
+
 def get_isce_command_inputs(wildcards):
     plan, plan_file = _isce_plan(wildcards.fingerprint)
-    return ISCE.command_inputs(plan, plan_file, wildcards.step)
+    return _isce_ancient_previous(ISCE.command_inputs(plan, plan_file, wildcards.step))
 
 
 def get_isce_step_inputs(wildcards):
     plan, _ = _isce_plan(wildcards.fingerprint)
-    return ISCE.step_inputs(plan, wildcards.step)
+    return _isce_ancient_previous(ISCE.step_inputs(plan, wildcards.step))
 
 
 def get_isce_complete_inputs(wildcards):
@@ -166,5 +174,5 @@ def get_isce_step_runtime(wildcards):
     return ISCE.resources(wildcards.step)["runtime"]
 
 
-def get_isce_pairs(wildcards):
-    return sorted(ISCE.pairs)
+def get_isce_pair_ids(wildcards):
+    return " ".join(f"{a}_{b}" for a, b in sorted(ISCE.pairs))

@@ -28,44 +28,23 @@ rule isce_dem:
         isce_jobs.make_dem(input, output, params.settings, log)
 
 
-rule isce_orbits:
+# Orbits (sentineleof; covered SLCs need no network), AUX_CAL note, stackSentinel request.
+rule isce_inputs:
     input:
         safes=get_isce_safes,
     output:
-        manifest="results/isce/{fingerprint}/orbits.tsv",
+        orbits="results/isce/{fingerprint}/orbits.tsv",
+        aux_cal="results/isce/{fingerprint}/aux_cal.txt",
+        request="results/isce/{fingerprint}/request.json",
     log:
-        "logs/isce/{fingerprint}/orbits.log",
+        "logs/isce/{fingerprint}/inputs.log",
     localrule: True
     params:
         orbit_dir=get_isce_orbit_dir,
-    run:
-        isce_jobs.fetch_orbits(input, output, params, log)
-
-
-rule isce_aux_cal:
-    input:
-        safes=get_isce_safes,
-    output:
-        note="results/isce/{fingerprint}/aux_cal.txt",
-    log:
-        "logs/isce/{fingerprint}/aux_cal.log",
-    localrule: True
-    params:
         aux_dir=get_isce_aux_dir,
-    run:
-        isce_jobs.note_aux_cal(input, output, params, log)
-
-
-rule isce_stack_request:
-    output:
-        request="results/isce/{fingerprint}/request.json",
-    log:
-        "logs/isce/{fingerprint}/request.log",
-    localrule: True
-    params:
         request=get_isce_stack_request,
     run:
-        isce_jobs.write_request(output, params, log)
+        isce_jobs.prepare_inputs(input, output, params, log)
 
 
 # stackSentinel.py in a clean work dir; plan.json lists every step and command.
@@ -123,7 +102,10 @@ rule isce_complete:
     log:
         "logs/isce/complete.log",
     localrule: True
+    conda:
+        "../envs/isce2.yaml"
     params:
-        pairs=get_isce_pairs,
-    run:
-        isce_jobs.write_complete(input, output, params, log)
+        pairs=get_isce_pair_ids,
+    shell:
+        '"$INSARFLOW_PYTHON" -m insarflow.isce.complete --plan {input.plan} '
+        '--output {output.complete} --pairs "{params.pairs}" > {log} 2>&1'

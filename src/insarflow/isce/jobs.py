@@ -8,7 +8,6 @@ sentineleof) are imported inside the functions, so parsing the workflow never lo
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import traceback
 from collections.abc import Callable, Iterator
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from insarflow.errors import UserError
-from insarflow.isce.plan import load_plan, write_json_atomic
+from insarflow.isce.plan import write_json_atomic
 
 
 @contextlib.contextmanager
@@ -75,47 +74,16 @@ def make_dem(input: Any, output: Any, settings: dict[str, Any], log: Any) -> Non
     )
 
 
-def fetch_orbits(input: Any, output: Any, params: Any, log: Any) -> None:
-    from insarflow.isce.orbits import ensure_orbits
+def prepare_inputs(input: Any, output: Any, params: Any, log: Any) -> None:
+    """Orbits, the AUX_CAL note and the stackSentinel request of one stack (one job, so one
+    Snakemake process start instead of three)."""
+    from insarflow.isce.orbits import check_aux_cal, ensure_orbits
 
-    _run(
-        log[0],
-        ensure_orbits,
-        list(input.safes),
-        params.orbit_dir,
-        output.manifest,
-        loggers=("sentineleof",),
-    )
-
-
-def note_aux_cal(input: Any, output: Any, params: Any, log: Any) -> None:
-    from insarflow.isce.orbits import check_aux_cal
-
-    _run(log[0], check_aux_cal, list(input.safes), params.aux_dir, output.note)
-
-
-def write_request(output: Any, params: Any, log: Any) -> None:
-    def write() -> None:
+    def prepare() -> None:
+        safes = list(input.safes)
+        ensure_orbits(safes, params.orbit_dir, output.orbits)
+        check_aux_cal(safes, params.aux_dir, output.aux_cal)
         write_json_atomic(output.request, params.request)
-        print(json.dumps(params.request, indent=1))
+        print(f"stackSentinel request: {output.request}")
 
-    _run(log[0], write)
-
-
-def write_complete(input: Any, output: Any, params: Any, log: Any) -> None:
-    def write() -> None:
-        plan = load_plan(input.plan)
-        requested = {(a, b) for a, b in params.pairs}
-        produced = sorted(requested & plan.pairs())
-        lines = [
-            f"fingerprint\t{plan.fingerprint}",
-            f"stack\t{plan.work_dir}",
-            f"reference_date\t{plan.reference_date}",
-            f"dates\t{' '.join(plan.dates)}",
-            f"steps\t{' '.join(plan.step_names)}",
-        ]
-        lines += [f"pair\t{a}_{b}" for a, b in produced]
-        Path(output.complete).write_text("\n".join(lines) + "\n")
-        print("\n".join(lines))
-
-    _run(log[0], write)
+    _run(log[0], prepare, loggers=("sentineleof",))

@@ -26,6 +26,7 @@ from insarflow.isce.safe import SafeProduct, ipf_version, parse_safe_path
 
 MARGIN = timedelta(seconds=60)
 REQUEST_TIMEOUT_S = 60
+DOWNLOAD_ATTEMPTS = 3  # the whole sentineleof call, with exponential backoff between attempts
 # IPF versions whose products need an AUX_CAL file for the elevation antenna pattern.
 IPF_NEEDING_AUX_CAL = ("002.36",)
 AUX_CAL_SOURCE = "https://sar-mpc.eu/ (S1A_AUX_CAL_*.SAFE; topsStack README)"
@@ -77,12 +78,12 @@ def cdse_credentials() -> dict[str, str]:
     return {}
 
 
-def _download(products: Sequence[SafeProduct], orbit_dir: Path, attempts: int = 3) -> None:
+def _download(products: Sequence[SafeProduct], orbit_dir: Path) -> None:
     from eof.download import download_eofs
     from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
     @retry(
-        stop=stop_after_attempt(attempts),
+        stop=stop_after_attempt(DOWNLOAD_ATTEMPTS),
         wait=wait_exponential(multiplier=5, max=60),
         retry=retry_if_exception_type((OSError, ConnectionError)),
         reraise=True,
@@ -123,7 +124,13 @@ def ensure_orbits(
     )
     if missing:
         print(f"downloading orbits for {len(missing)} SLC(s) with sentineleof", flush=True)
-        _download(missing, orbit_dir)
+        try:
+            _download(missing, orbit_dir)
+        except OSError as error:  # requests' errors are OSErrors
+            raise RuntimeError(
+                f"orbit download failed after {DOWNLOAD_ATTEMPTS} attempt(s): "
+                f"{type(error).__name__}: {error}"
+            ) from None
     chosen: dict[str, str] = {}
     still_missing = []
     for product in products:
@@ -156,8 +163,8 @@ def check_aux_cal(safes: Sequence[str], aux_dir: str | Path, note: str | Path) -
             needing.append(f"{product.path.name} (IPF {version})")
     if needing:
         lines.append(
-            f"NOTE: {len(needing)} SLC(s) from IPF {', '.join(IPF_NEEDING_AUX_CAL)} need a "
-            f"{{mission}}_AUX_CAL file in {aux_dir} for the elevation antenna pattern correction "
+            f"NOTE: {len(needing)} SLC(s) from IPF {', '.join(IPF_NEEDING_AUX_CAL)} need an "
+            f"S1x_AUX_CAL file in {aux_dir} for the elevation antenna pattern correction "
             f"(ISCE only warns without it). Get it from {AUX_CAL_SOURCE}:"
         )
         lines += [f"  {item}" for item in needing]

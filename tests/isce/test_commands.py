@@ -1,0 +1,135 @@
+"""One run-file command as one job: its log, its exit code, its marker, rerun hazards."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from insarflow.isce.commands import run_command
+from insarflow.isce.plan import Plan
+from insarflow.isce.runfiles import Command, Step
+
+
+def write_plan(
+    tmp_path: Path,
+    steps: dict[str, list[list[str]]],
+    text_cmd: str = "",
+    tops_dir: str | None = None,
+) -> str:
+    work = tmp_path / "stack"
+    work.mkdir(exist_ok=True)
+    plan = Plan.from_steps(
+        fingerprint="0123456789ab",
+        work_dir=str(work),
+        text_cmd=text_cmd,
+        tops_dir=tops_dir,
+        reference_date=None,
+        dates=[],
+        steps=[
+            Step(name, [Command(index, lines) for index, lines in enumerate(commands, start=1)])
+            for name, commands in steps.items()
+        ],
+    )
+    path = tmp_path / "plan.json"
+    plan.write(path)
+    return str(path)
+
+
+def test_success_writes_log_and_marker_in_the_work_dir(tmp_path: Path):
+    plan = write_plan(tmp_path, {"run_03_average_baseline": [["echo hello from $PWD"]]})
+    log, done = tmp_path / "logs" / "1.log", tmp_path / "steps" / "1.done"
+    assert run_command(plan, "run_03_average_baseline", 1, str(log), str(done), threads=3) == 0
+    text = log.read_text()
+    assert f"hello from {tmp_path / 'stack'}" in text
+    assert "# $ echo hello from $PWD" in text and "3 thread(s)" in text and "# done in" in text
+    assert done.read_text().startswith("run_03_average_baseline 1 ok")
+
+
+def test_a_failing_line_fails_the_command_stops_it_and_leaves_no_marker(tmp_path: Path):
+    plan = write_plan(
+        tmp_path,
+        {"run_22_computeIon": [["echo first", "echo oops >&2; exit 3", "touch should-not-run"]]},
+    )
+    log, done = tmp_path / "1.log", tmp_path / "1.done"
+    assert run_command(plan, "run_22_computeIon", 1, str(log), str(done)) == 3
+    text = log.read_text()
+    assert "first" in text and "oops" in text and "# FAILED: exit code 3" in text
+    assert not done.exists()
+    assert not (tmp_path / "stack" / "should-not-run").exists()
+
+
+def test_command_past_its_runtime_is_stopped(tmp_path: Path):
+    plan = write_plan(tmp_path, {"run_16_unwrap": [["sleep 30"]]})
+    log, done = tmp_path / "1.log", tmp_path / "1.done"
+    assert run_command(plan, "run_16_unwrap", 1, str(log), str(done), timeout_minutes=0.001) == 124
+    assert "# FAILED: timed out" in log.read_text()
+    assert not done.exists()
+
+
+def test_half_written_stack_dir_is_removed_before_extract_stack_valid_region(tmp_path: Path):
+    plan = write_plan(tmp_path, {"run_11_extract_stack_valid_region": [["ls stack 2>&1 || true"]]})
+    stale = tmp_path / "stack" / "stack"
+    stale.mkdir()
+    (stale / "IW1.xml").write_text("<half")
+    log = tmp_path / "1.log"
+    assert (
+        run_command(plan, "run_11_extract_stack_valid_region", 1, str(log), str(tmp_path / "d"))
+        == 0
+    )
+    assert not stale.exists()
+    assert "removing" in log.read_text() and "No such file" in log.read_text()
+
+
+def test_text_cmd_is_run_and_non_executable_scripts_start_with_python(tmp_path: Path):
+    tops = tmp_path / "tops"
+    tops.mkdir()
+    (tops / "invertMisreg.py").write_text("import sys\nprint('invert', sys.argv[1:], flush=True)\n")
+    (tmp_path / "env.sh").write_text("export GREETING=hi\n")
+    plan = write_plan(
+        tmp_path,
+        {"run_08_timeseries_misreg": [["invertMisreg.py -i a -o b; echo $GREETING"]]},
+        text_cmd=f"source {tmp_path / 'env.sh'}; ",
+        tops_dir=str(tops),
+    )
+    log = tmp_path / "1.log"
+    assert run_command(plan, "run_08_timeseries_misreg", 1, str(log), str(tmp_path / "d")) == 0
+    text = log.read_text()
+    assert "invert ['-i', 'a', '-o', 'b']" in text and "\nhi\n" in text
+
+
+def test_command_line_interface_reports_the_failure_in_one_line(tmp_path: Path):
+    plan = write_plan(tmp_path, {"run_02_unpack_secondary_slc": [["true"], ["exit 1"]]})
+    log, done = tmp_path / "2.log", tmp_path / "2.done"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "insarflow.isce.commands",
+            "--plan",
+            plan,
+            "--step",
+            "run_02_unpack_secondary_slc",
+            "--index",
+            "2",
+            "--log",
+            str(log),
+            "--done",
+            str(done),
+            "--threads",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        == f"insarflow: run_02_unpack_secondary_slc command 2 failed (exit 1); see {log}"
+    )
+    with pytest.raises(KeyError):
+        run_command(plan, "run_02_unpack_secondary_slc", 3, str(log), str(done))
