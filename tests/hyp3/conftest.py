@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,8 @@ from typing import Any
 import pytest
 import requests
 import yaml
+
+from insarflow.hyp3.service import start_sandbox_process
 
 REPO = Path(__file__).resolve().parents[2]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
@@ -50,33 +51,8 @@ class Sandbox:
 
 
 def start_sandbox(state: Path, *extra: str) -> Sandbox:
-    state.mkdir(parents=True, exist_ok=True)
-    url_file = state / "url.txt"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "insarflow.sandbox",
-            "--port",
-            "0",
-            "--state",
-            str(state),
-            "--url-file",
-            str(url_file),
-            *extra,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=(state / "server.log").open("wb"),
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 30
-    while not (url_file.exists() and url_file.read_text().strip()):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(
-                f"sandbox did not start: {(state / 'server.log').read_text()[-2000:]}"
-            )
-        time.sleep(0.05)
-    return Sandbox(url=url_file.read_text().strip(), process=process, state=state)
+    process, url = start_sandbox_process(state, *extra)
+    return Sandbox(url=url, process=process, state=state)
 
 
 def stop(process: subprocess.Popen) -> None:

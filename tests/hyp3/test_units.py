@@ -38,7 +38,10 @@ def test_job_key_is_stable_and_order_free_but_option_sensitive() -> None:
 
 
 def test_deprecated_los_displacement_maps_to_displacement_maps() -> None:
-    job = build_job(make_pair(SCENES[0], SCENES[1]), defaults(include_los_displacement=True, include_displacement_maps=False))
+    job = build_job(
+        make_pair(SCENES[0], SCENES[1]),
+        defaults(include_los_displacement=True, include_displacement_maps=False),
+    )
     params = job.prepared["job_parameters"]
     assert params["include_displacement_maps"] is True
     assert params["include_los_displacement"] is False
@@ -86,7 +89,10 @@ def test_credentials_file_must_be_private(tmp_path: Path) -> None:
 
 
 def test_credentials_from_environment_and_errors(tmp_path: Path) -> None:
-    assert load_accounts(None, sandbox=False, environ={"EARTHDATA_TOKEN": "x"})[0].name == "EARTHDATA_TOKEN"
+    assert (
+        load_accounts(None, sandbox=False, environ={"EARTHDATA_TOKEN": "x"})[0].name
+        == "EARTHDATA_TOKEN"
+    )
     assert load_accounts(None, sandbox=True, environ={})[0].name == SANDBOX_DEMO_ACCOUNT
     with pytest.raises(UserError, match="no Earthdata account: set EARTHDATA_TOKEN"):
         load_accounts(None, sandbox=False, environ={})

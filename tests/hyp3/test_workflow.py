@@ -149,7 +149,9 @@ def test_server_errors_and_a_lost_post_response(sandbox: Sandbox, workdir: Workd
     workdir.configure(
         scene_pairs(4), api_url=sandbox.url, submission_chunk_size=2, request_timeout=3
     )
-    sandbox.faults(error_rate=0.3, error_codes=[500, 502, 503, 429], lose_post_response_count=1, seed=7)
+    sandbox.faults(
+        error_rate=0.3, error_codes=[500, 502, 503, 429], lose_post_response_count=1, seed=7
+    )
     workdir.snakemake()
     sandbox.faults(error_rate=0)
     assert_complete(workdir, 4)

@@ -58,27 +58,22 @@ class Hyp3Session:
     def spec(self, pair: Pair) -> JobSpec:
         return build_job(pair, self.settings)
 
+    def wait(self, spec: JobSpec) -> dict[str, Any]:
+        """Wait until the pair's job succeeded; its finished job record."""
+        attempt, job = wait_for_job(
+            spec,
+            self.submitter,
+            self.board,
+            max_resubmits=self.settings["max_resubmits"],
+            timeout=self.settings["wait_timeout"],
+            interval=self.settings["poll_interval"],
+        )
+        return job_record(spec, attempt, job)
+
 
 def pairs_from_params(pairs: Mapping[str, Sequence[str]]) -> list[Pair]:
     """Pairs passed through Snakemake params as {pair_id: [reference, secondary]}."""
     return [make_pair(reference, secondary) for reference, secondary in pairs.values()]
-
-
-def submission_record(spec: JobSpec, session: Hyp3Session) -> dict[str, Any]:
-    state = session.ledger.state()[spec.key]
-    attempt = state.current_job
-    assert attempt is not None
-    return {
-        "pair": spec.pair_id,
-        "job_key": spec.key,
-        "job_name": spec.name,
-        "job_type": spec.job_type,
-        "job_parameters": spec.prepared["job_parameters"],
-        "account": attempt.account,
-        "job_id": attempt.job_id,
-        "attempt": attempt.number,
-        "submitted_at": attempt.intent_time,
-    }
 
 
 def submit(settings: Mapping[str, Any], pairs: Sequence[Pair], records: Mapping[str, Path]) -> None:
@@ -89,23 +84,18 @@ def submit(settings: Mapping[str, Any], pairs: Sequence[Pair], records: Mapping[
         with session.ledger.locked():
             import_insarhub_jobs(Path(settings["import_insarhub_jobs"]), specs, session)
     session.submitter.submit_missing(specs)
+    states = session.ledger.state()
     for spec in specs:
-        write_json_atomic(Path(records[spec.pair_id]), submission_record(spec, session))
+        attempt = states[spec.key].current_job
+        assert attempt is not None  # submit_missing returned, so every key has a job
+        write_json_atomic(Path(records[spec.pair_id]), job_record(spec, attempt))
 
 
 def wait(settings: Mapping[str, Any], pair: Pair, output: Path) -> None:
     """Wait for the pair's job to succeed (resubmitting failures); record the finished job."""
     session = Hyp3Session(settings)
     spec = session.spec(pair)
-    attempt, job = wait_for_job(
-        spec,
-        session.submitter,
-        session.board,
-        max_resubmits=settings["max_resubmits"],
-        timeout=settings["wait_timeout"],
-        interval=settings["poll_interval"],
-    )
-    write_json_atomic(output, job_record(spec, attempt, job))
+    write_json_atomic(output, session.wait(spec))
 
 
 def download(settings: Mapping[str, Any], pair: Pair, finished: Path, product_dir: Path) -> None:
@@ -125,15 +115,7 @@ def download(settings: Mapping[str, Any], pair: Pair, finished: Path, product_di
         spec = session.spec(pair)
         log.warning("pair %s: product expired; resubmitting (hyp3.resubmit_expired)", pair.pair_id)
         session.submitter.resubmit(spec, record["job_id"], reason=f"expired:{record['job_id']}")
-        attempt, fresh = wait_for_job(
-            spec,
-            session.submitter,
-            session.board,
-            max_resubmits=settings["max_resubmits"],
-            timeout=settings["wait_timeout"],
-            interval=settings["poll_interval"],
-        )
-        job = job_record(spec, attempt, fresh)
+        job = session.wait(spec)
     manifest = fetch_product(
         {"job_id": job["job_id"], "files": job["files"]},
         Path(product_dir),

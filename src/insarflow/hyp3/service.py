@@ -67,27 +67,29 @@ def ensure_sandbox(state_dir: str | Path, processing_seconds: float, credits: fl
 
 
 def _start(state_dir: Path, processing_seconds: float, credits: float) -> str:
+    _, url = start_sandbox_process(
+        state_dir, "--processing-seconds", str(processing_seconds), "--credits", str(credits)
+    )
+    return url
+
+
+def start_sandbox_process(state_dir: str | Path, *options: str) -> tuple[subprocess.Popen, str]:
+    """Start ``python -m insarflow.sandbox`` in its own session; wait until it answers.
+
+    ``options`` are further sandbox CLI options. Its URL and PID files live in ``state_dir``,
+    which is how it is found again and stopped by PID (``stop_sandbox``).
+    """
+    state_dir = Path(state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
     url_file(state_dir).unlink(missing_ok=True)
     log_path = state_dir / "sandbox.log"
+    command = [
+        sys.executable, "-m", "insarflow.sandbox", "--port", "0", "--state", str(state_dir),
+        "--url-file", str(url_file(state_dir)), "--pid-file", str(pid_file(state_dir)), *options,
+    ]  # fmt: skip
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "insarflow.sandbox",
-                "--port",
-                "0",
-                "--state",
-                str(state_dir),
-                "--processing-seconds",
-                str(processing_seconds),
-                "--credits",
-                str(credits),
-                "--url-file",
-                str(url_file(state_dir)),
-                "--pid-file",
-                str(pid_file(state_dir)),
-            ],
+            command,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -102,8 +104,8 @@ def _start(state_dir: Path, processing_seconds: float, credits: float) -> str:
         if url_file(state_dir).exists():
             url = url_file(state_dir).read_text().strip()
             if url and _responds(url):
-                return url
-        time.sleep(0.1)
+                return process, url
+        time.sleep(0.05)
     process.terminate()
     raise UserError(f"the HyP3 sandbox did not start within {START_TIMEOUT_S} s; see {log_path}")
 

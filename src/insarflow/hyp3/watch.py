@@ -176,9 +176,15 @@ def wait_for_job(
         sleep(interval)
 
 
-def job_record(spec: JobSpec, attempt: Attempt, job: Mapping[str, Any]) -> dict[str, Any]:
-    """The per-pair job record Snakemake tracks (no secrets: the account is a name)."""
-    return {
+def job_record(
+    spec: JobSpec, attempt: Attempt, job: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A per-pair job record (no secrets: the account is a name).
+
+    Without ``job`` it is the submission record, which stays byte-identical across reruns so
+    Snakemake sees nothing new; with ``job`` it adds the job's latest state from HyP3.
+    """
+    record = {
         "pair": spec.pair_id,
         "job_key": spec.key,
         "job_name": spec.name,
@@ -187,11 +193,16 @@ def job_record(spec: JobSpec, attempt: Attempt, job: Mapping[str, Any]) -> dict[
         "account": attempt.account,
         "job_id": attempt.job_id,
         "attempt": attempt.number,
-        "status_code": job.get("status_code"),
-        "request_time": job.get("request_time"),
-        "expiration_time": job.get("expiration_time"),
-        "credit_cost": job.get("credit_cost"),
-        "files": job.get("files") or [],
-        "logs": job.get("logs") or [],
-        "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "submitted_at": attempt.intent_time,
     }
+    if job is not None:
+        record.update(
+            status_code=job.get("status_code"),
+            request_time=job.get("request_time"),
+            expiration_time=job.get("expiration_time"),
+            credit_cost=job.get("credit_cost"),
+            files=job.get("files") or [],
+            logs=job.get("logs") or [],
+            recorded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+    return record
