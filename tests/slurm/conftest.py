@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -190,32 +190,41 @@ class SnakemakeRun:
         )
 
 
-def _snakemake_env(home: Path) -> dict[str, str]:
-    env = dict(os.environ)
+def _snakemake_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a test run; SLURM jobs inherit it (the plugin submits with
+    --export=ALL), so the venv's Python and whatever `extra` puts on PATH reach them too."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("EARTHDATA_", "CDSE_", "SNAKEMAKE_"))
+    }
     # A private HOME keeps ~/.config/snakemake profiles and ~/.netrc out of the run.
     env["HOME"] = str(home)
-    env.pop("SNAKEMAKE_PROFILE", None)
+    env["NETRC"] = str(home / "no-netrc")
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env.update(extra or {})
     return env
 
 
 @pytest.fixture
 def start_snakemake(tmp_path: Path) -> Iterator[Callable[..., SnakemakeRun]]:
     """Start `python -m snakemake ARGS` in CWD without waiting; the caller must `.wait()`.
+    `env` adds or replaces environment variables.
 
     Any run still alive when the test ends is interrupted and then killed."""
     runs: list[SnakemakeRun] = []
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
 
-    def start(args: list[str], cwd: Path) -> SnakemakeRun:
+    def start(args: list[str], cwd: Path, env: Mapping[str, str] | None = None) -> SnakemakeRun:
         command = [sys.executable, "-m", "snakemake", *args]
         log_path = cwd / f"snakemake-{len(runs) + 1}.out"
         with log_path.open("w") as log:
             process = subprocess.Popen(
                 command,
                 cwd=cwd,
-                env=_snakemake_env(home),
+                env=_snakemake_env(home, env),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -248,8 +257,10 @@ def run_snakemake(
 ) -> Callable[..., SnakemakeResult]:
     """Run `python -m snakemake ARGS` in CWD with a hard timeout (seconds)."""
 
-    def run(args: list[str], cwd: Path, timeout: float) -> SnakemakeResult:
-        started = start_snakemake(args, cwd)
+    def run(
+        args: list[str], cwd: Path, timeout: float, env: Mapping[str, str] | None = None
+    ) -> SnakemakeResult:
+        started = start_snakemake(args, cwd, env)
         returncode = started.wait(timeout)
         return SnakemakeResult(returncode, started.output())
 
