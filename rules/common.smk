@@ -78,6 +78,7 @@ def stop_hyp3_sandbox():
     if RUN_HYP3 and config["hyp3"]["api_url"] == "sandbox":
         stop_sandbox(config["hyp3"]["sandbox"]["state_dir"])
 
+
 # === ISCE input functions (rules/isce.smk) ===
 # Parse time: the stack the pairs need (reads only the SLC directory listing; UserError
 # for anything that cannot work). Jobs' shells start insarflow helpers with this Python,
@@ -127,11 +128,11 @@ def get_isce_run_files_inputs(wildcards):
 
 
 def get_isce_run_files_mem_mb(wildcards):
-    return ISCE.resources("stack_sentinel")["mem_mb"]
+    return ISCE.resources()["mem_mb"]
 
 
 def get_isce_run_files_runtime(wildcards):
-    return ISCE.resources("stack_sentinel")["runtime"]
+    return ISCE.resources()["runtime"]
 
 
 def _isce_plan(fingerprint):
@@ -139,27 +140,23 @@ def _isce_plan(fingerprint):
     return load_plan(plan_file), plan_file
 
 
-def _isce_ancient_previous(inputs):
-    # The previous step's marker orders the steps; its time stamp must not make finished
-    # commands run again when that step only gained or lost pair commands.
-    if "previous" in inputs:
-        inputs["previous"] = ancient(inputs["previous"])
-    return inputs
-
-
 def get_isce_command_inputs(wildcards):
     plan, plan_file = _isce_plan(wildcards.fingerprint)
-    return _isce_ancient_previous(ISCE.command_inputs(plan, plan_file, wildcards.step))
+    return ISCE.command_inputs(plan, plan_file, wildcards.step)
 
 
 def get_isce_step_inputs(wildcards):
     plan, _ = _isce_plan(wildcards.fingerprint)
-    return _isce_ancient_previous(ISCE.step_inputs(plan, wildcards.step))
+    return ISCE.step_inputs(plan, wildcards.step)
 
 
-def get_isce_complete_inputs(wildcards):
-    plan, _ = _isce_plan(ISCE.fingerprint)
-    return ISCE.complete_inputs(plan)
+def get_isce_last_step(wildcards):
+    plan, _ = _isce_plan(wildcards.fingerprint)
+    return ISCE.last_step_marker(plan)
+
+
+def get_isce_stack_complete(wildcards):
+    return f"results/isce/{ISCE.fingerprint}/complete.txt"
 
 
 def get_isce_step_threads(wildcards):

@@ -2,6 +2,9 @@
 # then one job per run-file command, a step marker per run file, and the completion file.
 # Design notes: src/insarflow/isce/ (stack.py: pairs and fingerprint; runfiles.py: parsing;
 # commands.py: running one command). Paths: results/isce/<fingerprint>/...
+# Shell rules name the ISCE2 conda env (used with --sdm conda); insarflow's own helpers in
+# them run with the Python that runs Snakemake ($INSARFLOW_PYTHON, set in common.smk), as
+# that env has no insarflow.
 from insarflow.isce import jobs as isce_jobs
 
 
@@ -94,13 +97,14 @@ rule isce_step:
     localrule: True
 
 
-rule isce_complete:
+rule isce_stack_complete:
     input:
-        unpack(get_isce_complete_inputs),
+        plan="results/isce/{fingerprint}/plan.json",
+        last_step=get_isce_last_step,
     output:
-        complete="results/isce/complete.txt",
+        complete="results/isce/{fingerprint}/complete.txt",
     log:
-        "logs/isce/complete.log",
+        "logs/isce/{fingerprint}/complete.log",
     localrule: True
     conda:
         "../envs/isce2.yaml"
@@ -109,3 +113,19 @@ rule isce_complete:
     shell:
         '"$INSARFLOW_PYTHON" -m insarflow.isce.complete --plan {input.plan} '
         '--output {output.complete} --pairs "{params.pairs}" > {log} 2>&1'
+
+
+# The current stack's completion file, under a fixed name. Its input is not behind the
+# checkpoint, so other settings (a new fingerprint) make it out of date at once.
+rule isce_complete:
+    input:
+        get_isce_stack_complete,
+    output:
+        "results/isce/complete.txt",
+    log:
+        "logs/isce/complete.log",
+    localrule: True
+    conda:
+        "../envs/isce2.yaml"
+    shell:
+        "cp {input} {output} 2> {log}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -186,3 +187,46 @@ def test_a_pair_date_without_slc_names_the_missing_date(project: StackProject):
         match=r"has no Sentinel-1 IW SLC \(.zip or .SAFE\) for 1 pair date\(s\): 20300101$",
     ):
         build_stack_request(settings_for(project), [(d1, "20300101")])
+
+
+def test_regenerating_clears_the_old_stack_so_stacksentinel_neither_refuses_nor_updates(
+    project: StackProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from insarflow.isce.stack import generate_run_files
+    from tests.isce_standin.fixtures import STANDIN_BIN
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", f"{STANDIN_BIN}{os.pathsep}{os.environ['PATH']}")
+    dem = tmp_path / "dem.wgs84"
+    dem.write_bytes(b"")
+    Path(f"{dem}.xml").write_text("<imageFile/>")
+    d1, d2, d3 = project.dates
+    request = build_stack_request(settings_for(project, dem_path=str(dem)), [(d1, d2), (d2, d3)])
+    root = tmp_path / "results" / "isce" / request.fingerprint
+    root.mkdir(parents=True)
+    (root / "request.json").write_text(json.dumps(request.to_json()))
+
+    first = generate_run_files(root / "request.json", root / "plan.json", timeout_minutes=5)
+    assert first.dates == [d1, d2, d3] and first.reference_date == d1
+    assert first.pairs() == {(d1, d2), (d2, d3)}
+    # what a finished run leaves: outputs that would switch stackSentinel to update mode
+    (root / "stack" / "coreg_secondarys" / d2).mkdir(parents=True)
+    (root / "steps" / "run_01_unpack_topo_reference").mkdir(parents=True)
+    (root / "steps" / "run_01_unpack_topo_reference" / "0001.done").write_text("ok\n")
+
+    again = generate_run_files(root / "request.json", root / "plan.json", timeout_minutes=5)
+    assert again.step_names == first.step_names
+    assert not (root / "steps").exists()
+    assert not (root / "stack" / "coreg_secondarys").exists()
+    assert (root / "safe_list.txt").read_text().splitlines() == [
+        os.path.abspath(safe) for safe in request.safes
+    ]
+
+
+def test_isce_home_without_topsstack_is_a_one_line_error(tmp_path: Path):
+    from insarflow.isce.stack import find_tops_stack
+
+    with pytest.raises(
+        UserError, match=r"^isce.isce_home = '.*' has no stackSentinel.py \(looked in"
+    ):
+        find_tops_stack(str(tmp_path))

@@ -161,6 +161,7 @@ def test_dag_and_rulegraph_render(nesd: IsceWork):
         "isce_run_files",
         "isce_command",
         "isce_step",
+        "isce_stack_complete",
         "isce_complete",
     ):
         assert rule in rulegraph
@@ -173,16 +174,41 @@ def test_finished_stack_has_nothing_to_do_and_the_dry_run_writes_nothing(nesd: I
     assert listing(nesd.root) == before
 
 
-def test_dropping_a_pair_of_the_same_dates_reruns_no_command(nesd: IsceWork):
+def test_dropping_a_pair_keeps_the_stack_and_reruns_only_later_pair_steps(nesd: IsceWork):
     d1, d2, d3 = nesd.project.dates
+    [stack] = nesd.stack_dirs()
+    pair_steps = [
+        s["name"] for s in plan_of(stack)["steps"] if any(c["pair"] for c in s["commands"])
+    ]
     config = (nesd.root / "isce.yaml").read_text()
     try:
-        nesd.configure(connections=2, coregistration="NESD", pairs=[(d1, d2), (d1, d3)])
+        nesd.configure(
+            connections=2,
+            coregistration="NESD",
+            pairs=[(d1, d2), (d1, d3)],
+            step_resources={"unwrap": {"threads": 2, "mem_mb": 1234, "runtime": 7}},
+        )
         before = listing(nesd.root)
-        result = nesd.snakemake("-n")
+        result = nesd.snakemake("-n", "--cores", "4")
         jobs = planned(result.stdout)
-        assert jobs["isce_command"] == 0 and jobs["isce_run_files"] == 0, result.stdout
-        assert jobs["isce_complete"] == 1  # it lists the pairs
+        # per-step threads, memory and runtime from isce.step_resources
+        unwrap_jobs = [
+            block
+            for block in result.stdout.split("\nrule ")
+            if block.startswith("isce_command:") and "step=run_16_unwrap" in block
+        ]
+        assert len(unwrap_jobs) == 2
+        for block in unwrap_jobs:
+            assert (
+                re.search(r"threads: 2\b", block)
+                and "mem_mb=1234" in block
+                and "runtime=7" in block
+            )
+        # same dates and connections: same run files, no coregistration again; the step chain
+        # makes the remaining pairs' later pair steps run again after the first one changed
+        assert jobs["isce_run_files"] == 0 and jobs["isce_inputs"] == 0, result.stdout
+        assert jobs["isce_command"] == 2 * (len(pair_steps) - 1), result.stdout
+        assert jobs["isce_complete"] == 1
         assert listing(nesd.root) == before
     finally:
         (nesd.root / "isce.yaml").write_text(config)

@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if code != 0:
         print(
-            f"insarflow: {options['--step']} command {options['--index']} failed (exit {code}); "
+            f"insarflow: {options['--step']} command {int(options['--index'])} failed (exit {code}); "
             f"see {options['--log']}",
             file=sys.stderr,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -82,7 +83,10 @@ def prepare_inputs(input: Any, output: Any, params: Any, log: Any) -> None:
     def prepare() -> None:
         safes = list(input.safes)
         ensure_orbits(safes, params.orbit_dir, output.orbits)
-        check_aux_cal(safes, params.aux_dir, output.aux_cal)
+        if check_aux_cal(safes, params.aux_dir, output.aux_cal):
+            # worth seeing on the console, not only in the log
+            note = Path(output.aux_cal).read_text()
+            print(f"insarflow: AUX_CAL ({output.aux_cal}):\n{note}", file=sys.__stderr__)
         write_json_atomic(output.request, params.request)
         print(f"stackSentinel request: {output.request}")
 

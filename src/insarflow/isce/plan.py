@@ -5,11 +5,16 @@ and every command job, so it is loaded once per process and cached by path and m
 
 Layout of one stack (``<fp>`` is the settings fingerprint, see :mod:`insarflow.isce.stack`)::
 
+    resources/dem/glo30_<key>/dem.wgs84*    stitched DEM (raw, .xml, .vrt), shared by stacks
+    results/isce/<fp>/orbits.tsv            SAFE -> covering EOF
+    results/isce/<fp>/aux_cal.txt           AUX_CAL directory and notes
     results/isce/<fp>/request.json          what stackSentinel.py is asked for (argv, SAFEs)
+    results/isce/<fp>/safe_list.txt         its -s argument
     results/isce/<fp>/plan.json             steps -> commands, parsed from run_files/
     results/isce/<fp>/stack/                the topsStack work dir (-w): run_files/, merged/ ...
     results/isce/<fp>/steps/<step>/<i>.done one marker per finished command
     results/isce/<fp>/steps/<step>.done     the step is complete
+    results/isce/<fp>/complete.txt          every step done (copied to results/isce/complete.txt)
     logs/isce/<fp>/<step>/<i>.log           one log per command
 """
 

@@ -37,6 +37,7 @@ import argparse
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -82,7 +83,7 @@ class StackRequest:
             "format": PLAN_FORMAT,
             "fingerprint": self.fingerprint,
             "dates": list(self.dates),
-            "safes": [os.path.abspath(safe) for safe in self.safes],
+            "safes": [_absolute(safe) for safe in self.safes],
             "arguments": list(self.arguments),
             "isce_home": self.isce_home,
             "text_cmd": self.text_cmd,
@@ -259,13 +260,10 @@ def find_tops_stack(isce_home: str | None) -> Path:
     )
 
 
-def command_environment(tops_dir: str | None, threads: int | None = None) -> dict[str, str]:
+def command_environment(tops_dir: str) -> dict[str, str]:
     """Environment for topsStack programs: topsStack first on PATH (run files call them by name)."""
     env = dict(os.environ)
-    if tops_dir:
-        env["PATH"] = os.pathsep.join([tops_dir, env.get("PATH", "")])
-    if threads:
-        env["OMP_NUM_THREADS"] = str(threads)
+    env["PATH"] = os.pathsep.join([tops_dir, env.get("PATH", "")])
     return env
 
 
@@ -283,8 +281,8 @@ def _reference_date(stack: Path) -> str | None:
     for line in config.read_text().splitlines():
         key, _, value = line.partition(":")
         if key.strip() == "dirname" and value.strip():
-            name = os.path.basename(value.split()[0])
-            return datetime.strptime(name.split("_")[5][:8], "%Y%m%d").strftime("%Y%m%d")
+            start = os.path.basename(value.split()[0]).split("_")[5]  # SAFE name field 5
+            return start[:8]
     return None
 
 
@@ -318,7 +316,7 @@ def generate_run_files(
     tops_dir = find_tops_stack(request["isce_home"])
     argv = [*python_script_argv(tops_dir / "stackSentinel.py"), *request["arguments"]]
     log(f"topsStack: {tops_dir}")
-    log("running: " + " ".join(argv))
+    log(f"running: {shlex.join(argv)}")
     started = time.monotonic()
     try:
         result = subprocess.run(

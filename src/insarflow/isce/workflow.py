@@ -1,9 +1,14 @@
 """What the Snakemake input functions of rules/isce.smk return, computed from the config.
 
-The job graph: DEM (unless ``isce.dem_path``), orbits and AUX_CAL note -> run-file checkpoint ->
-one ``isce_command`` job per run-file command -> one ``isce_step`` marker per run file -> the
-next run file's commands -> ``results/isce/complete.txt``. A step starts when the previous step
-is complete, as ``run.py`` does, but every command is its own job with its own log and marker.
+The job graph: DEM (unless ``isce.dem_path``) and inputs (orbits, AUX_CAL note, request) ->
+run-file checkpoint -> one ``isce_command`` job per run-file command -> one ``isce_step`` marker
+per run file -> the next run file's commands -> ``results/isce/<fp>/complete.txt`` -> its copy
+``results/isce/complete.txt``. A step starts when the previous step is complete, as ``run.py``
+does, but every command is its own job with its own log and marker.
+
+The copy exists because Snakemake does not look behind a checkpoint whose output does not exist
+yet: a finished ``complete.txt`` whose inputs came from the checkpoint would stay "up to date"
+after a settings change. The copy's input is the current fingerprint's file, known at parse time.
 
 Nothing here writes to disk: parsing the workflow (and ``snakemake -n``) has no side effects.
 """
@@ -17,7 +22,6 @@ from typing import Any
 from insarflow.isce.plan import (
     Plan,
     command_marker,
-    plan_path,
     request_path,
     stack_root,
     step_marker,
@@ -34,7 +38,6 @@ class IsceWorkflow:
     def __init__(self, settings: Mapping[str, Any], pair_dates: Iterable[tuple[str, str]]) -> None:
         pair_dates = sorted(set(pair_dates))
         self.settings = dict(settings)
-        self.stitch_dem = not settings.get("dem_path")
         self.request: StackRequest = build_stack_request(self.settings, pair_dates)
         self.fingerprint = self.request.fingerprint
         self.pairs = frozenset(pair_dates)
@@ -67,7 +70,8 @@ class IsceWorkflow:
             "safes": list(self.request.safes),
         }
 
-    def resources(self, step: str) -> dict[str, int]:
+    def resources(self, step: str = STACK_SENTINEL_RESOURCES) -> dict[str, int]:
+        """Threads, mem_mb and runtime of a run file (or of the run-file generation job)."""
         return step_resources(self.settings, step)
 
     # --- after the checkpoint ---
@@ -92,8 +96,5 @@ class IsceWorkflow:
             inputs["previous"] = step_marker(plan.fingerprint, previous)
         return inputs
 
-    def complete_inputs(self, plan: Plan) -> dict[str, Any]:
-        return {
-            "plan": plan_path(plan.fingerprint),
-            "last_step": step_marker(plan.fingerprint, plan.step_names[-1]),
-        }
+    def last_step_marker(self, plan: Plan) -> str:
+        return step_marker(plan.fingerprint, plan.step_names[-1])
