@@ -85,18 +85,22 @@ class Workdir:
         config = {"processor": "hyp3", "pairs": "config/pairs.tsv", "hyp3": settings}
         (self.path / "config" / "config.yaml").write_text(yaml.safe_dump(config))
 
+    def command(self, *args: str) -> list[str]:
+        """The snakemake command line a user runs, with the repo's workflow and local profile."""
+        return [
+            SNAKEMAKE,
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--profile",
+            str(REPO / "profiles" / "local"),
+            *args,
+        ]
+
     def snakemake(
         self, *args: str, timeout: float = 240, check: bool = True
     ) -> subprocess.CompletedProcess:
         result = subprocess.run(
-            [
-                SNAKEMAKE,
-                "--snakefile",
-                str(REPO / "Snakefile"),
-                "--profile",
-                str(REPO / "profiles" / "local"),
-                *args,
-            ],
+            self.command(*args),
             cwd=self.path,
             env=self.env,
             capture_output=True,
@@ -111,14 +115,7 @@ class Workdir:
 
     def popen(self, *args: str) -> subprocess.Popen:
         return subprocess.Popen(
-            [
-                SNAKEMAKE,
-                "--snakefile",
-                str(REPO / "Snakefile"),
-                "--profile",
-                str(REPO / "profiles" / "local"),
-                *args,
-            ],
+            self.command(*args),
             cwd=self.path,
             env=self.env,
             stdout=subprocess.DEVNULL,
