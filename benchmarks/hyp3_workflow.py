@@ -7,10 +7,18 @@ sandbox process on loopback, then prints:
 - polling rounds and list requests per round per account (goal: at most ceil(jobs in the
   polled window / page size), never one request per job), GETs of single jobs,
 - total API requests, downloads,
-- wall time; Snakemake's own overhead (dry-run time, and a rerun with nothing to do);
-- how soon downloads start after a job succeeds (median and max seconds).
+- how soon each download starts after its job succeeded (median, p90, max), and how many
+  split into polling (success -> end of the round that saw it) and scheduling (round end ->
+  download start); and how many download slot-seconds (``hyp3.max_workers`` slots) sat idle
+  while a product known to have succeeded waited: when every job succeeds at the same
+  moment, later downloads must queue for a slot, and the idle share shows the scheduling
+  overhead between downloads;
+- wall time; Snakemake's own overhead (dry-run time, and a rerun with nothing to do).
+
+``--processing-spread S`` makes jobs finish spread over S seconds, as on the real HyP3.
 
 Usage: python benchmarks/hyp3_workflow.py [--pairs 1000] [--chunk 200] [--processing-seconds 20]
+       [--processing-spread 0] [--poll-interval 2] [--max-workers 4] [--cores 2]
 """
 
 from __future__ import annotations
@@ -70,12 +78,51 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
     return time.monotonic() - started
 
 
+def log_times(path: Path) -> tuple[datetime, datetime]:
+    """First and last timestamp of a job log (``2026-01-01 12:00:00,123 LEVEL ...`` lines)."""
+    stamps = [
+        datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").astimezone()
+        for line in path.read_text().splitlines()
+        if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ", line)
+    ]
+    return stamps[0], stamps[-1]
+
+
+def idle_slot_seconds(
+    done: dict[str, datetime], spans: dict[str, tuple[datetime, datetime]], slots: int
+) -> tuple[float, float]:
+    """Download slot-seconds left idle while a known-succeeded product waited, and slot-seconds
+    in those moments. ``done``: when the workflow knew the job had succeeded (its round ended).
+
+    Sampled every 0.05 s from the first success to the last download start.
+    """
+    step = 0.05
+    t = min(done.values())
+    end = max(start for start, _ in spans.values())
+    idle = busy = 0.0
+    while t < end:
+        backlog = sum(1 for pair, at in done.items() if at <= t and spans[pair][0] > t)
+        active = sum(1 for start, stop in spans.values() if start <= t < stop)
+        if backlog:
+            idle += max(0, slots - active) * step
+            busy += slots * step
+        t += timedelta(seconds=step)
+    return idle, busy
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=1000)
     parser.add_argument("--chunk", type=int, default=200)
     parser.add_argument("--processing-seconds", type=float, default=20)
+    parser.add_argument(
+        "--processing-spread",
+        type=float,
+        default=0,
+        help="jobs take up to this many seconds longer (spread by job id); 0: all alike",
+    )
     parser.add_argument("--poll-interval", type=float, default=2)
+    parser.add_argument("--max-workers", type=int, default=4, help="hyp3.max_workers")
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
 
@@ -87,6 +134,8 @@ def main() -> None:
             root / "sandbox",
             "--processing-seconds",
             str(args.processing_seconds),
+            "--processing-spread",
+            str(args.processing_spread),
             "--credits",
             "unlimited",
         )
@@ -103,6 +152,7 @@ def main() -> None:
                     "api_url": sandbox.url,
                     "submission_chunk_size": args.chunk,
                     "poll_interval": args.poll_interval,
+                    "max_workers": args.max_workers,
                     "include_dem": False,
                     "include_look_vectors": False,
                     "include_inc_map": False,
@@ -128,66 +178,95 @@ def main() -> None:
             wall = run(snakemake, work, env)
             noop = run(snakemake, work, env)
             stats = sandbox.stats()
+            jobs = {job["job_id"]: job for job in sandbox.jobs()}
         finally:
             stop(sandbox.process)
 
         requests = stats["requests"]
         page_size = stats.get("page_size", 100)
-        rounds = []
-        # Polling rounds of the waiters, plus the final status table's one refresh.
-        for log in [
-            *(work / "logs" / "hyp3" / "wait").glob("*.log"),
-            work / "logs" / "hyp3" / "summary.log",
-        ]:
-            rounds += [
+        listings = []
+        # Every listing of the polling rounds, plus the final status table's one refresh.
+        for log in [*(work / "logs/hyp3/watch").rglob("*.log"), work / "logs/hyp3/summary.log"]:
+            listings += [
                 int(m)
                 for m in re.findall(
                     r"polled account \S+: (\d+) job\(s\) in window", log.read_text()
                 )
             ]
         list_requests = requests.get("GET /jobs", 0)
-        lookups = 0  # name lookups after ambiguous POSTs (none in a clean run)
-        allowed = sum(max(1, math.ceil(n / page_size)) for n in rounds)
+        allowed = sum(max(1, math.ceil(n / page_size)) for n in listings)
         ledger = [
             json.loads(line)
             for line in (work / ".insarflow/hyp3/ledger.jsonl").read_text().splitlines()
         ]
-        delays = []
-        for finished in (work / "results/hyp3/finished").glob("*.json"):
-            job = json.loads(finished.read_text())
-            done = datetime.fromisoformat(job["request_time"]) + timedelta(
-                seconds=args.processing_seconds
-            )
-            log = (work / "logs/hyp3/download" / finished.name.replace(".json", ".log")).read_text()
-            first = datetime.fromisoformat(log.split(" INFO ")[0].split(",")[0]).astimezone()
-            delays.append((first - done.astimezone()).total_seconds())
+        rounds = len(list((work / "results/hyp3/watch").rglob("round-*.json")))
 
-        print(f"pairs                         {len(pairs)}")
-        print(
-            f"POSTs                         {requests.get('POST /jobs', 0)} (goal {math.ceil(len(pairs) / args.chunk)})"
+        # When each job succeeded on the sandbox's clock (request_time has whole seconds, so
+        # this is exact to about a second), and when its download job logged its first line.
+        pending = args.processing_seconds / 5
+        done: dict[str, datetime] = {}
+        spans: dict[str, tuple[datetime, datetime]] = {}
+        for finished in (work / "results/hyp3/finished").glob("*.json"):
+            pair = finished.stem
+            job = jobs[json.loads(finished.read_text())["job_id"]]
+            done[pair] = (
+                datetime.fromisoformat(job["request_time"])
+                + timedelta(seconds=pending + job["processing_times"][0])
+            ).astimezone()
+            spans[pair] = log_times(work / "logs/hyp3/download" / f"{pair}.log")
+        # When the polling round that saw each job succeed ended (its log's last line).
+        detected: dict[str, datetime] = {}
+        for round_file in (work / "results/hyp3/watch").rglob("round-*.json"):
+            log = work / "logs/hyp3/watch" / round_file.parent.name / f"{round_file.stem}.log"
+            ended = log_times(log)[1]
+            detected.update(dict.fromkeys(json.loads(round_file.read_text())["succeeded"], ended))
+        lags = sorted((spans[pair][0] - done[pair]).total_seconds() for pair in done)
+        noticed = sorted((detected[pair] - done[pair]).total_seconds() for pair in done)
+        started = sorted((spans[pair][0] - detected[pair]).total_seconds() for pair in done)
+        idle, slot_time = idle_slot_seconds(detected, spans, args.max_workers)
+        first_done, last_done = min(done.values()), max(done.values())
+
+        def row(label: str, value: object) -> None:
+            print(f"{label:<44}{value}")
+
+        row("pairs", len(pairs))
+        row("POSTs", f"{requests.get('POST /jobs', 0)} (goal {math.ceil(len(pairs) / args.chunk)})")
+        row("polling rounds (checkpoint jobs)", rounds)
+        row("listings (find_jobs calls)", len(listings))
+        row("list requests (GET /jobs)", f"{list_requests} (goal <= {allowed}: ceil(window/page))")
+        row("max jobs in a polled window", f"{max(listings, default=0)} (page size {page_size})")
+        row("single-job GETs", requests.get("GET /jobs/{job_id}", 0))
+        row(
+            "total API requests",
+            sum(v for k, v in requests.items() if not k.startswith("GET /products")),
         )
-        print(f"polling rounds                {len(rounds)}")
-        print(
-            f"list requests (GET /jobs)     {list_requests} (goal <= {allowed + lookups}: ceil(window/page) per round)"
+        row("downloads", sum(v for k, v in requests.items() if "product" in k.lower()))
+        row("ledger events", len(ledger))
+        row("jobs succeeded over", f"{(last_done - first_done).total_seconds():.0f} s")
+        row(
+            "download start after SUCCEEDED",
+            f"median {statistics.median(lags):.1f} s, p90 {lags[int(0.9 * (len(lags) - 1))]:.1f} s,"
+            f" max {lags[-1]:.1f} s",
         )
-        print(f"max jobs in a polled window   {max(rounds, default=0)} (page size {page_size})")
-        print(f"single-job GETs               {requests.get('GET /jobs/{job_id}', 0)}")
-        print(
-            f"total API requests            {sum(v for k, v in requests.items() if not k.startswith('GET /products'))}"
+        row(
+            "  of which polling (SUCCEEDED -> round end)",
+            f"median {statistics.median(noticed):.1f} s, max {noticed[-1]:.1f} s",
         )
-        print(
-            f"downloads                     {sum(v for k, v in requests.items() if 'product' in k.lower())}"
+        row(
+            "  of which scheduling (round end -> start)",
+            f"median {statistics.median(started):.1f} s, max {started[-1]:.1f} s",
         )
-        print(f"ledger events                 {len(ledger)}")
-        print(
-            f"wall time                     {wall:.1f} s (job processing {args.processing_seconds:g} s)"
+        row(
+            "idle download slots while products waited",
+            f"{idle:.1f} of {slot_time:.1f} slot-seconds ({100 * idle / max(slot_time, 1e-9):.0f}%)",
         )
-        print(f"snakemake dry run             {dry:.1f} s")
-        print(f"snakemake rerun, nothing to do {noop:.1f} s")
-        if delays:
-            print(
-                f"download start after SUCCEEDED median {statistics.median(delays):.1f} s, max {max(delays):.1f} s"
-            )
+        row(
+            "wall time",
+            f"{wall:.1f} s (each job takes {args.processing_seconds:g} s"
+            f" + up to {args.processing_spread:g} s)",
+        )
+        row("snakemake dry run", f"{dry:.1f} s")
+        row("snakemake rerun, nothing to do", f"{noop:.1f} s")
 
 
 if __name__ == "__main__":

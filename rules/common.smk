@@ -4,7 +4,8 @@ from snakemake.utils import validate
 
 from insarflow.config import check_config, load_schema, select_pairs
 from insarflow.errors import UserError
-from insarflow.hyp3.jobs import HYP3_JOB_OPTIONS
+from insarflow.hyp3.jobs import HYP3_JOB_OPTIONS, options_digest
+from insarflow.hyp3.rounds import RoundIndex
 from insarflow.hyp3.service import ensure_sandbox, stop_sandbox
 
 SCHEMA = "../config/schemas/config.schema.yaml"
@@ -23,6 +24,8 @@ RUN_ISCE = config["processor"] in ("isce", "both")
 
 wildcard_constraints:
     pair="|".join(PAIRS) or "NO_PAIRS",
+    round=r"\d+",
+    generation=r"[0-9a-f]+",
 
 
 def get_final_outputs(wildcards):
@@ -63,6 +66,31 @@ def get_hyp3_job_options():
     # Only the options that define a job: changing one makes a new job (and product);
     # operational settings (polling, timeouts) are read from the config by the scripts.
     return {key: config["hyp3"][key] for key in HYP3_JOB_OPTIONS}
+
+
+# Polling rounds are kept per set of job options: changed options mean new jobs.
+HYP3_GENERATION = options_digest(get_hyp3_job_options())
+HYP3_ROUNDS = RoundIndex(f"results/hyp3/watch/{HYP3_GENERATION}")
+
+
+def get_hyp3_previous_round(wildcards):
+    index = int(wildcards.round)
+    if index == 0:
+        return []
+    return ancient(f"results/hyp3/watch/{wildcards.generation}/round-{index - 1}.json")
+
+
+def get_hyp3_succeeded_round(wildcards):
+    # The round that saw the pair's job succeed; asking for a round that has not run yet
+    # makes Snakemake run it (a checkpoint) and ask again.
+    index = HYP3_ROUNDS.locate(wildcards.pair)
+    while True:
+        path = checkpoints.hyp3_watch.get(
+            generation=HYP3_GENERATION, round=index
+        ).output[0]
+        if HYP3_ROUNDS.settled_in(path, wildcards.pair):
+            return path
+        index += 1
 
 
 def start_hyp3_sandbox():

@@ -1,6 +1,7 @@
-# HyP3 path: submit (once per pair, ever), wait, download + verify + unpack, status.
+# HyP3 path: submit (once per pair, ever), polling rounds, download + verify + unpack, status.
 # Every rule here talks to the network, so each is a localrule (HPC compute nodes are often
 # offline); API calls share the global resource `hyp3_api`, downloads `hyp3_downloads`.
+# Why rounds instead of one waiting job per pair: see insarflow/hyp3/rounds.py.
 
 
 if "hyp3_api" not in workflow.global_resources:
@@ -23,7 +24,8 @@ onerror:
 
 rule hyp3_submit:
     output:
-        get_hyp3_job_records(),
+        records=get_hyp3_job_records(),
+        submission="results/hyp3/submission.json",
     log:
         "logs/hyp3/submit.log",
     localrule: True
@@ -39,13 +41,18 @@ rule hyp3_submit:
         "../scripts/hyp3_submit.py"
 
 
-rule hyp3_wait:
+# One polling round over every unsettled pair; ends once some jobs have succeeded, so their
+# downloads start while the next round polls the rest. High priority: the next round should
+# not queue behind downloads.
+checkpoint hyp3_watch:
     input:
-        ancient("results/hyp3/jobs/{pair}.json"),
+        submission=ancient("results/hyp3/submission.json"),
+        previous=get_hyp3_previous_round,
     output:
-        "results/hyp3/finished/{pair}.json",
+        "results/hyp3/watch/{generation}/round-{round}.json",
     log:
-        "logs/hyp3/wait/{pair}.log",
+        "logs/hyp3/watch/{generation}/round-{round}.log",
+    priority: 20
     localrule: True
     conda:
         "../envs/insarflow.yaml"
@@ -53,17 +60,19 @@ rule hyp3_wait:
     resources:
         hyp3_api=1,
     params:
-        pair=get_hyp3_pair,
         job=get_hyp3_job_options(),
     script:
-        "../scripts/hyp3_wait.py"
+        "../scripts/hyp3_watch.py"
 
 
 rule hyp3_download:
     input:
-        ancient("results/hyp3/finished/{pair}.json"),
+        succeeded=ancient(get_hyp3_succeeded_round),
+        # A pair without a job record yet makes hyp3_submit run first.
+        submitted=ancient("results/hyp3/jobs/{pair}.json"),
     output:
-        directory("results/hyp3/products/{pair}"),
+        product=directory("results/hyp3/products/{pair}"),
+        record="results/hyp3/finished/{pair}.json",
     log:
         "logs/hyp3/download/{pair}.log",
     priority: 10

@@ -9,6 +9,7 @@ run_step(
     download,
     {**snakemake.config["hyp3"], **snakemake.params.job},
     make_pair(*snakemake.params.pair),
-    snakemake.input[0],
-    snakemake.output[0],
+    snakemake.input.succeeded,
+    snakemake.output.product,
+    snakemake.output.record,
 )

@@ -8,5 +8,6 @@ run_step(
     submit,
     {**snakemake.config["hyp3"], **snakemake.params.job},
     pairs_from_params(snakemake.params.pairs),
-    {pair_id: path for pair_id, path in zip(snakemake.params.pairs, snakemake.output, strict=True)},
+    dict(zip(snakemake.params.pairs, snakemake.output.records, strict=True)),
+    snakemake.output.submission,
 )

@@ -8,11 +8,14 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 import rasterio
 import yaml
+
+from insarflow.pairs import make_pair
 
 from .conftest import Sandbox, Workdir, scene_pairs, start_sandbox, stop
 
@@ -91,6 +94,32 @@ def test_pairs_added_later_submit_only_the_new_ones(sandbox: Sandbox, workdir: W
     assert_one_job_per_pair(sandbox, workdir, 5)
 
 
+def test_a_slow_job_does_not_hold_up_other_pairs_downloads(
+    sandbox: Sandbox, workdir: Workdir
+) -> None:
+    pairs = scene_pairs(3)
+    # One API slot: a per-pair waiting job on the slow pair would block everyone else.
+    workdir.configure(pairs, api_url=sandbox.url, api_concurrency=1)
+    sandbox.faults(slow_granules={pairs[0][0]: 20})  # only the first pair uses this scene
+    workdir.snakemake()
+    assert_complete(workdir, 3)
+    jobs = {tuple(job["job_parameters"]["granules"]): job for job in sandbox.jobs()}
+    slow_requested = datetime.fromisoformat(jobs[pairs[0]]["request_time"])
+    verified = {
+        pair_id: datetime.fromisoformat(manifest["verified_at"])
+        for pair_id, manifest in workdir.products().items()
+    }
+    slow_pair = make_pair(*pairs[0]).pair_id
+    quick = {pair_id: at for pair_id, at in verified.items() if pair_id != slow_pair}
+    assert len(quick) == 2
+    # The quick products were verified before the slow job could even have finished.
+    assert all(at < slow_requested + timedelta(seconds=20) for at in quick.values()), (
+        quick,
+        slow_requested,
+    )
+    assert verified[slow_pair] >= slow_requested + timedelta(seconds=20)
+
+
 def test_kill_during_submission_then_rerun(sandbox: Sandbox, workdir: Workdir) -> None:
     workdir.configure(scene_pairs(4), api_url=sandbox.url, submission_chunk_size=1)
     sandbox.faults(latency_s=1.0)
@@ -117,8 +146,8 @@ def test_kill_during_polling_then_rerun(tmp_path: Path, workdir: Workdir) -> Non
         kill_when(
             process,
             lambda: (
-                (workdir.path / "logs/hyp3/wait").exists()
-                and any((workdir.path / "logs/hyp3/wait").iterdir())
+                (workdir.path / "logs/hyp3/watch").exists()
+                and any((workdir.path / "logs/hyp3/watch").rglob("round-0.log"))
             ),
         )
         resume(workdir)

@@ -198,6 +198,19 @@ def test_jobs_progress_pending_running_succeeded_and_watch_returns(start_sandbox
     assert not finished.expired()
 
 
+def test_processing_spread_makes_jobs_finish_at_different_times(start_sandbox) -> None:
+    server = start_sandbox(processing_seconds=0.2, processing_spread_seconds=3)
+    hyp3 = hyp3_sdk.HyP3(api_url=server.base_url, token="sandbox-token")
+    batch = hyp3.submit_prepared_jobs([insar_job(*pair) for pair in slc_pairs(20)])
+    done = hyp3.watch(batch, timeout=30, interval=0.2)
+    assert done.succeeded()
+    times = sorted(job.processing_times[0] for job in done)
+    # 0.2 s (a fifth of it PENDING, so 0.16 s RUNNING) plus up to 3 s fixed by the job id.
+    assert times[0] >= 0.16 - 0.01 and times[-1] <= 3.16 + 0.01
+    assert times[-1] - times[0] > 1.0
+    assert len(set(times)) > 10
+
+
 def test_update_jobs_renames_and_removes_names_and_guards_other_users(start_sandbox) -> None:
     server = start_sandbox(
         users=[

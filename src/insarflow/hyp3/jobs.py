@@ -123,3 +123,9 @@ def job_cost(costs: Mapping[str, Any], spec: JobSpec) -> float:
             value = int(value)
         table = table[str(value)]
     return float(table)
+
+
+def options_digest(options: Mapping[str, Any]) -> str:
+    """Short stable hash of the job-defining options (names the polling rounds' directory)."""
+    text = json.dumps(dict(options), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:KEY_LENGTH]

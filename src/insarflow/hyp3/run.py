@@ -18,12 +18,14 @@ from insarflow.hyp3.download import DEFAULT_CACHE, fetch_product
 from insarflow.hyp3.insarhub import import_insarhub_jobs
 from insarflow.hyp3.jobs import JobSpec, build_job
 from insarflow.hyp3.ledger import DEFAULT_LEDGER, Ledger
+from insarflow.hyp3.rounds import read_round, settled_before
 from insarflow.hyp3.service import resolve_api_url
 from insarflow.hyp3.submit import Submitter
 from insarflow.hyp3.watch import (
     PairFailed,
     StatusBoard,
     job_record,
+    poll_until_any_succeeds,
     wait_for_job,
     write_json_atomic,
 )
@@ -66,7 +68,6 @@ class Hyp3Session:
             self.board,
             max_resubmits=self.settings["max_resubmits"],
             timeout=self.settings["wait_timeout"],
-            interval=self.settings["poll_interval"],
         )
         return job_record(spec, attempt, job)
 
@@ -76,8 +77,13 @@ def pairs_from_params(pairs: Mapping[str, Sequence[str]]) -> list[Pair]:
     return [make_pair(reference, secondary) for reference, secondary in pairs.values()]
 
 
-def submit(settings: Mapping[str, Any], pairs: Sequence[Pair], records: Mapping[str, Path]) -> None:
-    """Submit every pair that has no job yet; write one job record per pair."""
+def submit(
+    settings: Mapping[str, Any],
+    pairs: Sequence[Pair],
+    records: Mapping[str, Path],
+    submission: Path,
+) -> None:
+    """Submit every pair that has no job yet; write one job record per pair and the index."""
     session = Hyp3Session(settings)
     specs = [session.spec(pair) for pair in pairs]
     if settings["import_insarhub_jobs"]:
@@ -89,19 +95,65 @@ def submit(settings: Mapping[str, Any], pairs: Sequence[Pair], records: Mapping[
         attempt = states[spec.key].current_job
         assert attempt is not None  # submit_missing returned, so every key has a job
         write_json_atomic(Path(records[spec.pair_id]), job_record(spec, attempt))
+    # What the polling rounds watch: every submitted pair, by scene names.
+    write_json_atomic(
+        Path(submission),
+        {pair.pair_id: [pair.reference.name, pair.secondary.name] for pair in pairs},
+    )
 
 
-def wait(settings: Mapping[str, Any], pair: Pair, output: Path) -> None:
-    """Wait for the pair's job to succeed (resubmitting failures); record the finished job."""
+def watch_round(
+    settings: Mapping[str, Any], submission: Path, previous: Path | None, output: Path
+) -> None:
+    """One polling round: wait until some unsettled pairs' jobs succeeded; record them."""
     session = Hyp3Session(settings)
-    spec = session.spec(pair)
-    write_json_atomic(output, session.wait(spec))
+    settled = settled_before(previous)
+    pairs = json.loads(Path(submission).read_text())
+    specs = [
+        session.spec(make_pair(*names))
+        for pair_id, names in pairs.items()
+        if pair_id not in settled
+    ]
+    if not specs:
+        raise PairFailed(
+            f"every pair in {submission} is already settled; delete {output} and rerun"
+        )
+    log.info("waiting for %d pair(s); %d settled in earlier rounds", len(specs), len(settled))
+    result = poll_until_any_succeeds(
+        specs,
+        session.submitter,
+        session.board,
+        max_resubmits=settings["max_resubmits"],
+        timeout=settings["wait_timeout"],
+    )
+    by_pair = {spec.pair_id: spec for spec in specs}
+    succeeded = {
+        pair_id: job_record(by_pair[pair_id], attempt, job)
+        for pair_id, (attempt, job) in result.succeeded.items()
+    }
+    log.info(
+        "%d job(s) succeeded: %s; %d still waiting",
+        len(succeeded),
+        ", ".join(sorted(succeeded)),
+        result.still_waiting,
+    )
+    write_json_atomic(
+        Path(output),
+        {
+            "succeeded": succeeded,
+            "given_up": result.gave_up,
+            "still_waiting": result.still_waiting,
+            "settled": sorted(settled | set(succeeded)),
+        },
+    )
 
 
-def download(settings: Mapping[str, Any], pair: Pair, finished: Path, product_dir: Path) -> None:
+def download(
+    settings: Mapping[str, Any], pair: Pair, round_file: Path, product_dir: Path, finished: Path
+) -> None:
     """Download, verify and unpack the pair's product; resubmit an expired one only if opted in."""
     session = Hyp3Session(settings)
-    record = json.loads(Path(finished).read_text())
+    record = read_round(round_file)["succeeded"][pair.pair_id]
     job = record
     expiration = record.get("expiration_time")
     cached = [session.cache_dir / record["job_id"] / item["filename"] for item in record["files"]]
@@ -116,6 +168,7 @@ def download(settings: Mapping[str, Any], pair: Pair, finished: Path, product_di
         log.warning("pair %s: product expired; resubmitting (hyp3.resubmit_expired)", pair.pair_id)
         session.submitter.resubmit(spec, record["job_id"], reason=f"expired:{record['job_id']}")
         job = session.wait(spec)
+    write_json_atomic(Path(finished), job)
     manifest = fetch_product(
         {"job_id": job["job_id"], "files": job["files"]},
         Path(product_dir),
@@ -127,6 +180,11 @@ def download(settings: Mapping[str, Any], pair: Pair, finished: Path, product_di
         pair=pair.pair_id, account=job["account"], verified_at=datetime.now(UTC).isoformat()
     )
     write_json_atomic(Path(product_dir) / "verified.json", manifest)
+    log.info(
+        "pair %s: %s verified and unpacked",
+        pair.pair_id,
+        ", ".join(item["folder"] for item in manifest["files"]),
+    )
 
 
 STATUS_COLUMNS = ("pair", "account", "job_id", "status", "product", "credits_spent", "attempts")

@@ -1,11 +1,11 @@
 """Waiting for HyP3 jobs with one list request per account per polling round.
 
-Every pair waits in its own Snakemake job, but they share one status board on disk
-(``.insarflow/hyp3/poll/<account>.json``). Whichever waiter finds the board older than the
-polling interval takes the account's lock and refreshes it with a single ``find_jobs``
-listing over the time window of the account's unfinished jobs (paged by HyP3); everyone
-else reads the board. HyP3 therefore sees ceil(jobs in window / page size) list requests
-per account per round, however many pairs are waiting.
+The workflow's polling rounds (and the status target) share one status board on disk
+(``.insarflow/hyp3/poll/<account>.json``). Whoever finds the board older than the polling
+interval takes the account's lock and refreshes it with a single ``find_jobs`` listing over
+the time window of the account's unfinished jobs (paged by HyP3); everyone else reads the
+board. HyP3 therefore sees ceil(jobs in window / page size) list requests per account per
+round, however many pairs are waiting.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -69,24 +70,43 @@ class StatusBoard:
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in account)
         return self.root / f"{safe}.json", FileLock(str(self.root / f"{safe}.lock"), timeout=600)
 
-    def job(self, attempt: Attempt) -> dict[str, Any]:
-        """The latest known state of the attempt's job, refreshing the board when it is stale."""
-        assert attempt.job_id is not None
-        board_path, lock = self._paths(attempt.account)
-        with lock:
-            board = _read(board_path)
-            fresh = self._clock() - board.get("polled_at", 0) < self.interval
-            job = board.get("jobs", {}).get(attempt.job_id)
-            if job is not None and (fresh or job["status_code"] in FINISHED):
-                return job
-            board = self._refresh(attempt.account, board)
-            job = board["jobs"].get(attempt.job_id)
-            if job is None:
-                # Not in the window listing (e.g. listed late): ask for this one job.
-                job = self.submitter.client(attempt.account).get_job_by_id(attempt.job_id).to_dict()
-                board["jobs"][attempt.job_id] = job
-            write_json_atomic(board_path, board)
-            return job
+    def jobs(self, attempts: list[Attempt]) -> dict[str, dict[str, Any]]:
+        """The latest known state of each attempt's job (job id -> job), refreshing stale boards.
+
+        An account's board is refreshed (one listing) only when it is older than the polling
+        interval and one of the asked-for jobs there is not finished yet.
+        """
+        by_account: dict[str, list[str]] = {}
+        for attempt in attempts:
+            assert attempt.job_id is not None
+            by_account.setdefault(attempt.account, []).append(attempt.job_id)
+        found: dict[str, dict[str, Any]] = {}
+        for account, job_ids in by_account.items():
+            board_path, lock = self._paths(account)
+            with lock:
+                board = _read(board_path)
+                known = board.get("jobs", {})
+                fresh = self._clock() - board.get("polled_at", 0) < self.interval
+                settled = all(known.get(j, {}).get("status_code") in FINISHED for j in job_ids)
+                if not (fresh or settled):
+                    board = self._refresh(account, board)
+                    known = board["jobs"]
+                    missing = [j for j in job_ids if j not in known]
+                    for job_id in missing:
+                        # Not in the window listing (e.g. listed late): ask for this one job.
+                        client = self.submitter.client(account)
+                        known[job_id] = client.get_job_by_id(job_id).to_dict()
+                    write_json_atomic(board_path, board)
+            found.update({j: known[j] for j in job_ids if j in known})
+        return found
+
+    def seconds_until_stale(self, accounts: set[str]) -> float:
+        """How long until the first of these accounts' boards may be polled again."""
+        ages = [
+            self._clock() - _read(self._paths(account)[0]).get("polled_at", 0)
+            for account in accounts
+        ]
+        return max(0.0, min((self.interval - age for age in ages), default=0.0))
 
     def refresh_all(self, accounts: list[str]) -> dict[str, dict[str, Any]]:
         """One refresh round for each account (the status target); job id -> job."""
@@ -129,6 +149,104 @@ def _read(path: Path) -> dict[str, Any]:
         return {}
 
 
+@dataclass
+class RoundResult:
+    """What one polling round saw: jobs that succeeded, and pairs that cannot succeed."""
+
+    succeeded: dict[str, tuple[Attempt, dict[str, Any]]] = field(default_factory=dict)
+    gave_up: dict[str, str] = field(default_factory=dict)
+    still_waiting: int = 0
+
+
+def poll_until_any_succeeds(
+    specs: list[JobSpec],
+    submitter: Submitter,
+    board: StatusBoard,
+    *,
+    max_resubmits: int,
+    timeout: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> RoundResult:
+    """Poll the pairs' jobs until at least one has SUCCEEDED; resubmit FAILED ones.
+
+    Returns every job that succeeded by then, so each can be downloaded at once. A FAILED job
+    is resubmitted while its pair has resubmissions left (``max_resubmits``); after that the
+    pair is given up with its job's log URL. Raises PairFailed when nothing is left that could
+    still succeed, or when ``timeout`` seconds pass without any job succeeding.
+    """
+    deadline = clock() + timeout
+    result = RoundResult()
+    pending = list(specs)
+    while True:
+        states = board.ledger.state()
+        current: dict[str, Attempt] = {}
+        for spec in pending:
+            state = states.get(spec.key)
+            attempt = state.current_job if state else None
+            if attempt is None or attempt.job_id is None:
+                result.gave_up[spec.pair_id] = (
+                    f"pair {spec.pair_id} has no HyP3 job in the ledger; "
+                    "rerun so the submit step submits it"
+                )
+            else:
+                current[spec.pair_id] = attempt
+        jobs = board.jobs(list(current.values()))
+        for spec in pending:
+            attempt = current.get(spec.pair_id)
+            if attempt is None:
+                continue
+            job = jobs.get(attempt.job_id or "", {"status_code": "PENDING"})
+            status = job["status_code"]
+            if status == "SUCCEEDED":
+                result.succeeded[spec.pair_id] = (attempt, job)
+            elif status == "FAILED":
+                log_url = (job.get("logs") or ["(no log URL)"])[0]
+                resubmits = states[spec.key].resubmits
+                if resubmits < max_resubmits:
+                    log.warning(
+                        "pair %s: job %s FAILED (log: %s); resubmitting",
+                        spec.pair_id,
+                        attempt.job_id,
+                        log_url,
+                    )
+                    submitter.resubmit(
+                        spec, attempt.job_id or "", reason=f"failed:{attempt.job_id}"
+                    )
+                else:
+                    message = (
+                        f"pair {spec.pair_id}: HyP3 job {attempt.job_id} FAILED after {resubmits} "
+                        f"resubmission(s) (hyp3.max_resubmits = {max_resubmits}); job log: {log_url}"
+                    )
+                    log.error("%s", message)
+                    result.gave_up[spec.pair_id] = message
+        pending = [
+            spec
+            for spec in pending
+            if spec.pair_id not in result.succeeded and spec.pair_id not in result.gave_up
+        ]
+        result.still_waiting = len(pending)
+        if result.succeeded:
+            return result
+        if not pending:
+            raise PairFailed("\n".join(result.gave_up.values()))
+        if clock() >= deadline:
+            waiting = ", ".join(spec.pair_id for spec in pending[:5])
+            more = f" and {len(pending) - 5} more" if len(pending) > 5 else ""
+            raise PairFailed(
+                "\n".join(
+                    [
+                        *result.gave_up.values(),
+                        f"no HyP3 job succeeded within {timeout:g} s (hyp3.wait_timeout); "
+                        f"still waiting: {waiting}{more}; rerun to keep waiting "
+                        "(nothing is resubmitted)",
+                    ]
+                )
+            )
+        accounts = {attempt.account for attempt in current.values()}
+        sleep(max(board.seconds_until_stale(accounts), 0.05))
+
+
 def wait_for_job(
     spec: JobSpec,
     submitter: Submitter,
@@ -136,44 +254,12 @@ def wait_for_job(
     *,
     max_resubmits: int,
     timeout: float,
-    interval: float,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
 ) -> tuple[Attempt, dict[str, Any]]:
-    """Wait until the pair's current job SUCCEEDED, resubmitting FAILED jobs up to the limit."""
-    deadline = clock() + timeout
-    while True:
-        state = board.ledger.state().get(spec.key)
-        attempt = state.current_job if state else None
-        if state is None or attempt is None:
-            raise PairFailed(
-                f"pair {spec.pair_id} has no HyP3 job in the ledger; rerun so the submit step submits it"
-            )
-        job = board.job(attempt)
-        status = job["status_code"]
-        if status == "SUCCEEDED":
-            return attempt, job
-        if status == "FAILED":
-            log_url = (job.get("logs") or ["(no log URL)"])[0]
-            if state.resubmits < max_resubmits:
-                log.warning(
-                    "pair %s: job %s FAILED (log: %s); resubmitting",
-                    spec.pair_id,
-                    attempt.job_id,
-                    log_url,
-                )
-                submitter.resubmit(spec, attempt.job_id or "", reason=f"failed:{attempt.job_id}")
-                continue
-            raise PairFailed(
-                f"pair {spec.pair_id}: HyP3 job {attempt.job_id} FAILED after {state.resubmits} "
-                f"resubmission(s) (hyp3.max_resubmits = {max_resubmits}); job log: {log_url}"
-            )
-        if clock() >= deadline:
-            raise PairFailed(
-                f"pair {spec.pair_id}: job {attempt.job_id} still {status} after {timeout:g} s "
-                "(hyp3.wait_timeout); rerun to keep waiting (nothing is resubmitted)"
-            )
-        sleep(interval)
+    """Wait until one pair's current job SUCCEEDED, resubmitting FAILED jobs up to the limit."""
+    result = poll_until_any_succeeds(
+        [spec], submitter, board, max_resubmits=max_resubmits, timeout=timeout
+    )
+    return result.succeeded[spec.pair_id]
 
 
 def job_record(

@@ -36,7 +36,8 @@ Admin routes (no authentication; for tests and benchmarks that run the sandbox a
     GET  /_sandbox/faults                   current FaultConfig (see ``FaultConfig``)
     POST /_sandbox/faults                   JSON with some FaultConfig fields to change;
                                             ``"reset": true`` first restores the defaults
-    GET/POST /_sandbox/settings             processing_seconds, pending_seconds, page_size,
+    GET/POST /_sandbox/settings             processing_seconds, processing_spread_seconds,
+                                            pending_seconds, page_size,
                                             product_lifetime_days, open_registration,
                                             default_credits
     GET  /_sandbox/stats                    {"requests": {"POST /jobs": n, "GET /jobs": n,
@@ -52,7 +53,7 @@ Admin routes (no authentication; for tests and benchmarks that run the sandbox a
     POST /_sandbox/jobs/{job_id}/expire     force a job's expiration_time into the past
 
 Jobs go PENDING -> RUNNING -> SUCCEEDED/FAILED on their own clock (``processing_seconds``, a fifth
-of it pending); statuses are derived from timestamps when asked, so stored jobs cost nothing.
+of it pending, plus up to ``processing_spread_seconds`` fixed by the job id); statuses are derived from timestamps when asked, so stored jobs cost nothing.
 Products are small, georeferenced, deterministic GeoTIFFs with a synthetic deformation signal
 (see ``insarflow.sandbox.scene``), rendered on first download and kept in the state directory.
 """

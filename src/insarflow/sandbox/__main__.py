@@ -87,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="time from submission to SUCCEEDED/FAILED (default 3)",
     )
     parser.add_argument(
+        "--processing-spread",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="each job takes up to S seconds longer, fixed by its id (default 0: all alike)",
+    )
+    parser.add_argument(
         "--pending-seconds",
         type=float,
         metavar="S",
@@ -289,6 +296,7 @@ def run(args: argparse.Namespace) -> int:
             users=users,
             faults=faults,
             pending_seconds=args.pending_seconds,
+            processing_spread_seconds=args.processing_spread,
             page_size=args.page_size,
             product_lifetime_days=args.product_lifetime_days,
             open_registration=args.open_registration,

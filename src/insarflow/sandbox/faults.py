@@ -53,6 +53,20 @@ def _non_negative(name: str, value: Any) -> float:
     return float(value)
 
 
+def _granule_delays(value: Any) -> tuple[tuple[str, float], ...]:
+    """Normalise slow_granules to sorted (name, seconds) pairs."""
+    if not isinstance(value, Mapping | tuple | list) or isinstance(value, str):
+        raise ValueError("fault slow_granules must be a mapping {scene/burst name: seconds}")
+    pairs = list(value.items()) if isinstance(value, Mapping) else list(value)
+    normalised: dict[str, float] = {}
+    for item in pairs:
+        if not (isinstance(item, tuple | list) and len(item) == 2):
+            raise ValueError("fault slow_granules must be a mapping {scene/burst name: seconds}")
+        name, seconds = item
+        normalised[str(name)] = _non_negative(f"slow_granules[{name!r}]", seconds)
+    return tuple(sorted(normalised.items()))
+
+
 def _granule_failures(value: Any) -> tuple[tuple[str, int | None], ...]:
     """Normalise fail_granules to sorted (name, count) pairs; count None = every job."""
     if isinstance(value, str):
@@ -91,6 +105,8 @@ class FaultConfig:
     failure_rate: share of newly submitted jobs that end FAILED (decided at submission).
     fail_granules: jobs using these scene/burst names end FAILED. A list fails every such job; a
         mapping {name: N} fails only the next N jobs using the name (so a resubmission succeeds).
+    slow_granules: jobs using these scene/burst names take this many seconds longer to process
+        ({name: seconds}), e.g. one straggler among many quick jobs.
     expire_products: every finished job reports an expiration_time in the past and its files 404.
     unavailable: every API request gets HyP3's 503 "currently unavailable" answer.
     seed: seed of the random generator behind every rate above.
@@ -111,6 +127,7 @@ class FaultConfig:
     fail_granules: (
         tuple[tuple[str, int | None], ...] | Mapping[str, int | None] | tuple[str, ...]
     ) = ()
+    slow_granules: tuple[tuple[str, float], ...] | Mapping[str, float] = ()
     expire_products: bool = False
     unavailable: bool = False
 
@@ -142,6 +159,7 @@ class FaultConfig:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError(f"fault seed={self.seed!r} is not allowed; use an integer")
         object.__setattr__(self, "fail_granules", _granule_failures(self.fail_granules))
+        object.__setattr__(self, "slow_granules", _granule_delays(self.slow_granules))
         for name in ("expire_products", "unavailable"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(
@@ -152,6 +170,7 @@ class FaultConfig:
         values = dataclasses.asdict(self)
         values["error_codes"] = list(self.error_codes)
         values["fail_granules"] = dict(self.fail_granules)
+        values["slow_granules"] = dict(self.slow_granules)
         return values
 
     def updated(self, changes: Mapping[str, Any]) -> FaultConfig:
@@ -220,6 +239,11 @@ class FaultInjector:
             self._lost_posts_left -= 1
             self.injected["lost_post_response"] += 1
             return True
+
+    def extra_seconds_for(self, granules: list[str]) -> float:
+        """How much longer than usual a newly submitted job takes (``slow_granules``)."""
+        delays = dict(self.config.slow_granules)
+        return max((delays.get(granule, 0.0) for granule in granules), default=0.0)
 
     def failure_for(self, granules: list[str]) -> str | None:
         """Why a newly submitted job will fail, or None if it will succeed."""

@@ -61,6 +61,7 @@ class SandboxServer:
         faults: FaultConfig | None = None,
         *,
         pending_seconds: float | None = None,
+        processing_spread_seconds: float = 0.0,
         page_size: int = 100,
         product_lifetime_days: float = 14.0,
         open_registration: bool = False,
@@ -69,6 +70,7 @@ class SandboxServer:
         settings = SandboxSettings(
             processing_seconds=processing_seconds,
             pending_seconds=pending_seconds,
+            processing_spread_seconds=processing_spread_seconds,
             page_size=page_size,
             product_lifetime_days=product_lifetime_days,
             open_registration=open_registration,

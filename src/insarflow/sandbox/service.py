@@ -62,6 +62,9 @@ class SandboxSettings:
     """Timing and paging; changeable while the server runs (``POST /_sandbox/settings``)."""
 
     processing_seconds: float = 3.0
+    # Each job takes processing_seconds plus up to this much more (fixed by its id), so jobs
+    # finish spread out as on the real HyP3.
+    processing_spread_seconds: float = 0.0
     pending_seconds: float | None = None  # None: a fifth of processing_seconds
     page_size: int = 100
     product_lifetime_days: float = 14.0
@@ -69,7 +72,7 @@ class SandboxSettings:
     default_credits: float | None = 8000.0  # credits of users created by open registration
 
     def __post_init__(self) -> None:
-        for name in ("processing_seconds", "product_lifetime_days"):
+        for name in ("processing_seconds", "processing_spread_seconds", "product_lifetime_days"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ValueError(f"setting {name}={value!r} is not allowed; use a number >= 0")
@@ -379,7 +382,9 @@ class Sandbox:
 
         settings = self.settings
         run_ts = now + settings.pending_duration
-        done_ts = now + max(settings.processing_seconds, settings.pending_duration)
+        spread = settings.processing_spread_seconds * int(job_id[:8], 16) / 0xFFFFFFFF
+        spread += self.injector.extra_seconds_for(job_granules(parameters))
+        done_ts = now + max(settings.processing_seconds + spread, settings.pending_duration)
         failure = self.injector.failure_for(job_granules(parameters))
         plan: ProductPlan | None = None
         if failure is None:

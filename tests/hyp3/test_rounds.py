@@ -1,0 +1,128 @@
+"""Polling rounds: what one round returns, and how pairs find the round that settled them.
+
+Against an in-process sandbox with the real hyp3_sdk, the real submitter, ledger and board.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from insarflow.hyp3.credentials import Account
+from insarflow.hyp3.jobs import build_job
+from insarflow.hyp3.ledger import Ledger
+from insarflow.hyp3.rounds import RoundIndex, round_path
+from insarflow.hyp3.submit import Submitter
+from insarflow.hyp3.watch import PairFailed, StatusBoard, poll_until_any_succeeds
+from insarflow.pairs import make_pair
+from insarflow.sandbox import FaultConfig, SandboxServer
+
+from .conftest import scene_pairs
+from .test_units import defaults
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict]:
+    """Start a sandbox with the given faults; returns submitter, board and specs of 3 pairs."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    servers: list[SandboxServer] = []
+
+    def start(**faults: object) -> dict:
+        server = SandboxServer(
+            tmp_path / "sandbox", processing_seconds=0.3, faults=FaultConfig(**faults)
+        ).start()
+        servers.append(server)
+        ledger = Ledger(tmp_path / "state" / "ledger.jsonl")
+        submitter = Submitter(server.base_url, [Account("main", token="sandbox-token")], ledger)
+        board = StatusBoard(submitter, ledger, 0.2, root=tmp_path / "state" / "poll")
+        specs = [build_job(make_pair(*pair), defaults()) for pair in scene_pairs(3)]
+        submitter.submit_missing(specs)
+        return {"server": server, "submitter": submitter, "board": board, "specs": specs}
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def requests_made(server: SandboxServer) -> dict[str, int]:
+    return server.stats()["requests"]
+
+
+def test_a_round_returns_the_quick_jobs_without_waiting_for_a_slow_one(world) -> None:
+    slow_scene = scene_pairs(3)[0][0]  # only the first pair uses it
+    w = world(slow_granules={slow_scene: 60})
+    result = poll_until_any_succeeds(
+        w["specs"], w["submitter"], w["board"], max_resubmits=1, timeout=30
+    )
+    quick = {spec.pair_id for spec in w["specs"][1:]}
+    assert set(result.succeeded) == quick
+    assert result.still_waiting == 1 and result.gave_up == {}
+    for attempt, job in result.succeeded.values():
+        assert job["job_id"] == attempt.job_id and job["status_code"] == "SUCCEEDED"
+    requests = requests_made(w["server"])
+    # Polled by listing (3 jobs fit one page), never one GET per job.
+    assert requests.get("GET /jobs", 0) >= 1
+    assert requests.get("GET /jobs/{job_id}", 0) == 0
+
+    # The next round waits only for what is left, and times out on it cleanly.
+    with pytest.raises(PairFailed, match=r"no HyP3 job succeeded within 1 s .*still waiting: "):
+        poll_until_any_succeeds(
+            w["specs"][:1], w["submitter"], w["board"], max_resubmits=1, timeout=1
+        )
+
+
+def test_a_failed_job_is_resubmitted_then_given_up_with_its_log(world) -> None:
+    first, _, third = scene_pairs(3)
+    # The first pair fails once (resubmission succeeds); the third always fails.
+    w = world(fail_granules={first[0]: 1, third[1]: 100})
+    specs = w["specs"]
+    succeeded: set[str] = set()
+    pending = list(specs)
+    with pytest.raises(PairFailed) as failure:
+        while pending:
+            result = poll_until_any_succeeds(
+                pending, w["submitter"], w["board"], max_resubmits=1, timeout=30
+            )
+            succeeded |= set(result.succeeded)
+            pending = [spec for spec in pending if spec.pair_id not in succeeded]
+    assert succeeded == {specs[0].pair_id, specs[1].pair_id}
+    message = str(failure.value)
+    assert message.startswith(f"pair {specs[2].pair_id}: HyP3 job ")
+    assert "FAILED after 1 resubmission(s) (hyp3.max_resubmits = 1)" in message
+    assert "job log: http://127.0.0.1" in message
+    states = w["submitter"].ledger.state()
+    assert [len(states[spec.key].job_ids) for spec in specs] == [2, 1, 2]
+
+
+def write_round(rounds: Path, index: int, pairs: list[str], settled: list[str]) -> Path:
+    path = round_path(rounds, index)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"succeeded": {pair: {} for pair in pairs}, "settled": settled}))
+    return path
+
+
+def test_round_index_finds_the_round_that_settled_each_pair(tmp_path: Path) -> None:
+    rounds = tmp_path / "watch" / "abc"
+    index = RoundIndex(rounds)
+    assert index.locate("a") == 0  # no rounds yet: round 0 has to run
+
+    first = write_round(rounds, 0, ["a", "b"], ["a", "b"])
+    second = write_round(rounds, 1, ["c"], ["a", "b", "c"])
+    assert [index.locate(pair) for pair in "abcd"] == [0, 0, 1, 2]
+    assert index.settled_in(first, "a") and not index.settled_in(first, "c")
+    assert index.settled_in(second, "c")
+
+    # A later round appears (another process wrote it): found without a new index.
+    write_round(rounds, 2, ["d"], ["a", "b", "c", "d"])
+    assert index.locate("d") == 2
+
+    # A missing round in the middle: pairs after the gap look at the gap first.
+    (rounds / "round-1.json").unlink()
+    assert index.locate("c") == 1 and index.locate("d") == 1 and index.locate("a") == 0
+
+    # A half-written round file counts as settling nothing (Snakemake reruns it).
+    (rounds / "round-1.json").write_text("{")
+    assert index.locate("c") == 3 and not index.settled_in(rounds / "round-1.json", "c")
