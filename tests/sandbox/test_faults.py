@@ -173,6 +173,26 @@ def test_failures_at_a_rate_and_for_chosen_granules(start_sandbox, tmp_path: Pat
     assert all(job.failed() for job in _finished(hyp3, [insar_job(*pair) for pair in pairs[:2]]))
 
 
+def test_slow_granules_delay_only_their_jobs(start_sandbox) -> None:
+    slow = slc(date(2020, 1, 4))
+    server = start_sandbox(processing_seconds=0.2, faults=FaultConfig(slow_granules={slow: 2.0}))
+    hyp3 = hyp3_sdk.HyP3(api_url=server.base_url, token="sandbox-token")
+    pairs = slc_pairs(3)  # only the first pair uses the slow scene
+    batch = _finished(hyp3, [insar_job(*pair) for pair in pairs])
+    times = [job.processing_times[0] for job in batch]
+    assert times[0] == pytest.approx(2.16, abs=0.02)
+    assert times[1:] == [pytest.approx(0.16, abs=0.02)] * 2
+    assert admin(server.base_url, "faults")["slow_granules"] == {slow: 2.0}
+
+    bad = requests.post(
+        f"{server.base_url}/_sandbox/faults", json={"slow_granules": {slow: -1}}, timeout=10
+    )
+    assert bad.status_code == 400
+    assert bad.json()["detail"] == (
+        f"fault slow_granules[{slow!r}]=-1 is not allowed; use a number >= 0"
+    )
+
+
 def test_expired_products_cannot_be_downloaded(sandbox, hyp3, tmp_path: Path) -> None:
     first, second = _finished(hyp3, [insar_job(*pair) for pair in slc_pairs(2)])
     url = first.files[0]["url"]
