@@ -100,7 +100,7 @@ def test_hyp3_path_runs_on_the_submit_host_and_submits_one_hyp3_job_per_pair(
         assert [row["status"] for row in workdir.status_rows()] == ["SUCCEEDED"] * len(pairs)
         names = Counter(job["name"] for job in sandbox.jobs())
         assert len(names) == len(pairs) and set(names.values()) == {1}, names
-        ran = set(re.findall(r"^localrule (hyp3_\w+):", result.output, re.MULTILINE))
+        ran = set(re.findall(r"^local(?:rule|checkpoint) (hyp3_\w+):", result.output, re.MULTILINE))
         assert ran == {"hyp3_submit", "hyp3_watch", "hyp3_download", "hyp3_summary"}
     finally:
         stop(sandbox.process)
