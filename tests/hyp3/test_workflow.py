@@ -212,6 +212,30 @@ def test_failed_job_is_resubmitted_once_then_the_pair_fails(
     assert len(workdir.products()) == 2
 
 
+def test_expired_product_stops_the_pair_until_the_user_opts_in_to_pay_again(
+    sandbox: Sandbox, workdir: Workdir
+) -> None:
+    workdir.configure(scene_pairs(1), api_url=sandbox.url)
+    sandbox.faults(expire_products=True)
+    result = workdir.snakemake(check=False)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "expired on" in output and "set hyp3.resubmit_expired: true" in output
+    assert workdir.products() == {}
+    assert post_count(sandbox) == 1  # nothing paid again without the opt-in
+
+    sandbox.faults(expire_products=False)
+    workdir.configure(scene_pairs(1), api_url=sandbox.url, resubmit_expired=True)
+    workdir.snakemake()
+    assert_complete(workdir, 1)
+    assert post_count(sandbox) == 2
+    events = [record for record in workdir.ledger() if record["event"] == "intent"]
+    assert [record["attempt"] for record in events] == [1, 2]
+
+    workdir.snakemake()  # a rerun pays for nothing more
+    assert post_count(sandbox) == 2
+
+
 def test_truncated_download_is_fetched_again(sandbox: Sandbox, workdir: Workdir) -> None:
     workdir.configure(scene_pairs(2), api_url=sandbox.url)
     sandbox.faults(truncate_download_rate=1.0)
