@@ -37,7 +37,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "isce_standin"))
 
-from fixtures import STANDIN_BIN, make_benchmark_project, standin_env  # noqa: E402
+from fixtures import (  # noqa: E402
+    STANDIN_BIN,
+    copy_workflow,
+    make_benchmark_project,
+    standin_env,
+)
 
 # `snakemake` itself, timing its import (which loads the executor plugins) apart from the rest.
 DRIVER = """
@@ -53,7 +58,6 @@ except SystemExit as exit:
 print(f"BENCH-TIMES {imported - started:.3f} {time.monotonic() - imported:.3f}")
 sys.exit(code)
 """
-WORKFLOW_FILES = ("Snakefile", "rules", "config", "envs")
 NULL_PROGRAMS = (
     "SentinelWrapper.py",
     "subsetReference.py",
@@ -88,12 +92,7 @@ RELATIVE_DURATIONS = {
 def make_workdir(root: Path, name: str, project, dates: list[str], connections: int) -> Path:
     work = root / name
     work.mkdir()
-    for item in WORKFLOW_FILES:
-        source = REPO / item
-        if source.is_dir():
-            shutil.copytree(source, work / item, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, work / item)
+    copy_workflow(work)
     (work / "scenes.txt").write_text("".join(f"{day}\n" for day in dates))
     (work / "bench.yaml").write_text(
         json.dumps(

@@ -5,7 +5,7 @@ from snakemake.utils import validate
 from insarflow.config import check_config, load_schema, select_pairs
 from insarflow.errors import UserError
 from insarflow.hyp3.jobs import HYP3_JOB_OPTIONS, options_digest
-from insarflow.hyp3.rounds import RoundIndex
+from insarflow.hyp3.rounds import RoundIndex, round_path
 from insarflow.hyp3.service import ensure_sandbox, stop_sandbox
 
 SCHEMA = "../config/schemas/config.schema.yaml"
@@ -77,7 +77,9 @@ def get_hyp3_previous_round(wildcards):
     index = int(wildcards.round)
     if index == 0:
         return []
-    return ancient(f"results/hyp3/watch/{wildcards.generation}/round-{index - 1}.json")
+    return ancient(
+        str(round_path(f"results/hyp3/watch/{wildcards.generation}", index - 1))
+    )
 
 
 def get_hyp3_succeeded_round(wildcards):
@@ -88,7 +90,7 @@ def get_hyp3_succeeded_round(wildcards):
         path = checkpoints.hyp3_watch.get(
             generation=HYP3_GENERATION, round=index
         ).output[0]
-        if HYP3_ROUNDS.settled_in(path, wildcards.pair):
+        if HYP3_ROUNDS.settled_in(index, wildcards.pair):
             return path
         index += 1
 

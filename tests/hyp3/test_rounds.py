@@ -109,11 +109,11 @@ def test_round_index_finds_the_round_that_settled_each_pair(tmp_path: Path) -> N
     index = RoundIndex(rounds)
     assert index.locate("a") == 0  # no rounds yet: round 0 has to run
 
-    first = write_round(rounds, 0, ["a", "b"], ["a", "b"])
-    second = write_round(rounds, 1, ["c"], ["a", "b", "c"])
+    write_round(rounds, 0, ["a", "b"], ["a", "b"])
+    write_round(rounds, 1, ["c"], ["a", "b", "c"])
     assert [index.locate(pair) for pair in "abcd"] == [0, 0, 1, 2]
-    assert index.settled_in(first, "a") and not index.settled_in(first, "c")
-    assert index.settled_in(second, "c")
+    assert index.settled_in(0, "a") and not index.settled_in(0, "c")
+    assert index.settled_in(1, "c")
 
     # A later round appears (another process wrote it): found without a new index.
     write_round(rounds, 2, ["d"], ["a", "b", "c", "d"])
@@ -125,4 +125,4 @@ def test_round_index_finds_the_round_that_settled_each_pair(tmp_path: Path) -> N
 
     # A half-written round file counts as settling nothing (Snakemake reruns it).
     (rounds / "round-1.json").write_text("{")
-    assert index.locate("c") == 3 and not index.settled_in(rounds / "round-1.json", "c")
+    assert index.locate("c") == 3 and not index.settled_in(1, "c")

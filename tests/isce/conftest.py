@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -20,12 +19,17 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.isce_standin.fixtures import StackProject, make_stack_project, repeat_dates, standin_env
+from tests.isce_standin.fixtures import (
+    StackProject,
+    copy_workflow,
+    make_stack_project,
+    repeat_dates,
+    standin_env,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 NETGUARD = Path(__file__).resolve().parent / "netguard"
-WORKFLOW_FILES = ("Snakefile", "rules", "config", "envs")
 TIMEOUT = 300
 CLOSED_PROXY = "http://127.0.0.1:9"
 
@@ -145,12 +149,7 @@ def make_work(tmp_path: Path, project: StackProject) -> IsceWork:
     root = tmp_path / "work"
     root.mkdir()
     (tmp_path / "home").mkdir()
-    for name in WORKFLOW_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, root / name)
+    copy_workflow(root)
     return IsceWork(root=root, project=project)
 
 

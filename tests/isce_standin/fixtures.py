@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import shutil
 import sys
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -51,6 +52,21 @@ ORBIT_ANCHORS = {
 # slant range time (s) of the first sample of IW1-3
 SLANT_RANGE_TIMES = (5.331004416e-03, 5.997725285e-03, 6.587021413e-03)
 RADAR_FREQUENCY = 5.405000454334350e09
+
+
+# What a user's work directory holds to run the workflow (tests and the benchmark copy it).
+WORKFLOW_FILES = ("Snakefile", "rules", "config", "envs")
+
+
+def copy_workflow(work: Path) -> None:
+    """Copy the repo's workflow files into the work directory ``work``."""
+    repo = STANDIN_DIR.parents[1]
+    for name in WORKFLOW_FILES:
+        source = repo / name
+        if source.is_dir():
+            shutil.copytree(source, work / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, work / name)
 
 
 def standin_env(

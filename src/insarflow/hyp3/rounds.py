@@ -39,61 +39,53 @@ class RoundIndex:
     """Which round settled which pair; re-reads only round files that are new or changed.
 
     Snakemake calls the input function of every waiting download after each round, so this
-    is kept cheap: one directory scan per call, and each round file parsed once.
+    is kept cheap: one directory scan per ``locate``, one stat per ``settled_in``, and each
+    round file parsed once.
     """
 
     def __init__(self, rounds_dir: str | Path) -> None:
         self.rounds_dir = Path(rounds_dir)
-        self._parsed: dict[str, tuple[int, frozenset[str]]] = {}  # name -> (mtime_ns, pairs)
-        self._where: dict[str, int] = {}
+        self._parsed: dict[int, tuple[int, frozenset[str]]] = {}  # index -> (mtime_ns, pairs)
+        self._where: dict[str, int] | None = {}  # pair -> earliest round; None: rebuild
 
-    def _scan(self) -> int:
-        """Refresh the index; returns how many consecutive rounds (0, 1, ...) exist."""
-        indices: set[int] = set()
-        changed = False
+    def _pairs(self, index: int, path: str | Path, mtime_ns: int) -> frozenset[str]:
+        """The pairs round ``index`` settled, parsing its file only when it changed."""
+        known = self._parsed.get(index)
+        if known is None or known[0] != mtime_ns:
+            try:
+                pairs = frozenset(read_round(path)["succeeded"])
+            except (OSError, ValueError, KeyError):
+                pairs = frozenset()  # half-written or foreign: Snakemake reruns that round
+            self._parsed[index] = (mtime_ns, pairs)
+            self._where = None
+        return self._parsed[index][1]
+
+    def locate(self, pair_id: str) -> int:
+        """The round that settled the pair, or the first round not yet run (where to look)."""
         try:
             entries = list(os.scandir(self.rounds_dir))
         except FileNotFoundError:
             entries = []
+        present: set[int] = set()
         for entry in entries:
-            name = entry.name
-            if not (name.startswith(ROUND_PREFIX) and name.endswith(".json")):
-                continue
-            number = name[len(ROUND_PREFIX) : -len(".json")]
-            if not number.isdigit():
-                continue
-            indices.add(int(number))
-            mtime = entry.stat().st_mtime_ns
-            if self._parsed.get(name, (None,))[0] != mtime:
-                try:
-                    pairs = frozenset(read_round(entry.path)["succeeded"])
-                except (OSError, ValueError, KeyError):
-                    pairs = frozenset()  # half-written or foreign: Snakemake reruns that round
-                self._parsed[name] = (mtime, pairs)
-                changed = True
-        present = {entry.name for entry in entries}
-        for gone in [name for name in self._parsed if name not in present]:
+            number = entry.name.removeprefix(ROUND_PREFIX).removesuffix(".json")
+            if entry.name.startswith(ROUND_PREFIX) and number.isdigit():
+                present.add(int(number))
+                self._pairs(int(number), entry.path, entry.stat().st_mtime_ns)
+        for gone in self._parsed.keys() - present:
             del self._parsed[gone]
-            changed = True
-        if changed:
+            self._where = None
+        if self._where is None:
             self._where = {}
-            for name, (_, pairs) in sorted(
-                self._parsed.items(), key=lambda item: -int(item[0][len(ROUND_PREFIX) : -5])
-            ):
-                index = int(name[len(ROUND_PREFIX) : -len(".json")])
-                self._where.update(dict.fromkeys(pairs, index))
+            for index in sorted(self._parsed, reverse=True):
+                self._where.update(dict.fromkeys(self._parsed[index][1], index))
         count = 0
-        while count in indices:
+        while count in present:
             count += 1
-        return count
-
-    def locate(self, pair_id: str) -> int:
-        """The round that settled the pair, or the first round not yet run (where to look)."""
-        count = self._scan()
         where = self._where.get(pair_id)
         return where if where is not None and where < count else count
 
-    def settled_in(self, path: str | Path, pair_id: str) -> bool:
-        """Whether the round file at ``path`` settled the pair (checked against the file)."""
-        self._scan()
-        return pair_id in self._parsed.get(Path(path).name, (None, frozenset()))[1]
+    def settled_in(self, index: int, pair_id: str) -> bool:
+        """Whether round ``index`` (whose file exists) settled the pair."""
+        path = round_path(self.rounds_dir, index)
+        return pair_id in self._pairs(index, path, path.stat().st_mtime_ns)

@@ -56,6 +56,17 @@ class Raster:
     nodata: float | None = 0.0
 
 
+# Mask layers are bytes without a nodata value; every other layer is float32 with nodata 0.
+MASK_LAYERS = frozenset({"water_mask", "ls_map"})
+
+
+def layer_rasters(layers: list[str]) -> tuple[Raster, ...]:
+    return tuple(
+        Raster(layer, dtype="uint8", nodata=None) if layer in MASK_LAYERS else Raster(layer)
+        for layer in layers
+    )
+
+
 @dataclass(frozen=True)
 class ProductPlan:
     """Everything needed to name, size and later render one job's product."""
@@ -159,10 +170,7 @@ def _plan_gamma(job_id: str, params: dict[str, Any], processed: datetime) -> Pro
         layers += ["inc_map", "inc_map_ell"]
     if params["include_look_vectors"]:
         layers += ["lv_theta", "lv_phi"]
-    rasters = tuple(
-        Raster(layer, dtype="uint8", nodata=None) if layer == "water_mask" else Raster(layer)
-        for layer in layers
-    )
+    rasters = layer_rasters(layers)
     return ProductPlan(
         job_type="INSAR_GAMMA",
         name=name,
@@ -191,10 +199,7 @@ def _plan_isce_burst(job_id: str, params: dict[str, Any], processed: datetime) -
     layers = list(_ISCE_GEOCODED)
     if params["apply_water_mask"]:
         layers.append("water_mask")
-    rasters = [
-        Raster(layer, dtype="uint8", nodata=None) if layer == "water_mask" else Raster(layer)
-        for layer in layers
-    ]
+    rasters = list(layer_rasters(layers))
     rasters += [
         Raster("wrapped_phase_rdr", dtype="complex64", georeferenced=False),
         Raster("lat_rdr", georeferenced=False),
@@ -235,10 +240,7 @@ def _plan_isce_multi_burst(job_id: str, params: dict[str, Any], processed: datet
     layers = ["amp", *_ISCE_GEOCODED]
     if params["apply_water_mask"]:
         layers.append("water_mask")
-    rasters = tuple(
-        Raster(layer, dtype="uint8", nodata=None) if layer == "water_mask" else Raster(layer)
-        for layer in layers
-    )
+    rasters = layer_rasters(layers)
     return ProductPlan(
         job_type="INSAR_ISCE_MULTI_BURST",
         name=name,
@@ -279,10 +281,7 @@ def _plan_rtc(job_id: str, params: dict[str, Any], processed: datetime) -> Produ
         layers.append("inc_map")
     if params["include_scattering_area"]:
         layers.append("area")
-    rasters = tuple(
-        Raster(layer, dtype="uint8", nodata=None) if layer == "ls_map" else Raster(layer)
-        for layer in layers
-    )
+    rasters = layer_rasters(layers)
     return ProductPlan(
         job_type="RTC_GAMMA",
         name=name,
