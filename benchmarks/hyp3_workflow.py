@@ -206,7 +206,7 @@ def main() -> None:
         pending = args.processing_seconds / 5
         done: dict[str, datetime] = {}
         spans: dict[str, tuple[datetime, datetime]] = {}
-        for finished in (work / "results/hyp3/finished").glob("*.json"):
+        for finished in (work / "results/hyp3/finished").glob("*/*.json"):
             pair = finished.stem
             job = jobs[json.loads(finished.read_text())["job_id"]]
             done[pair] = (

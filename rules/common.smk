@@ -2,52 +2,91 @@ import sys
 
 from snakemake.utils import validate
 
+from insarflow import paths
 from insarflow.config import check_config, load_schema, select_pairs
 from insarflow.errors import UserError
-from insarflow.hyp3.jobs import HYP3_JOB_OPTIONS, options_digest
-from insarflow.hyp3.rounds import RoundIndex, round_path
-from insarflow.hyp3.service import ensure_sandbox, stop_sandbox
+from insarflow.hyp3.credentials import load_accounts
+from insarflow.hyp3.jobs import HYP3_JOB_OPTIONS, options_label
+from insarflow.hyp3.rounds import RoundIndex
+from insarflow.hyp3.sandbox_process import acquire_sandbox, release_sandbox
 
 SCHEMA = "../config/schemas/config.schema.yaml"
+MIN_REAL_POLL_INTERVAL_S = 30
 
 try:
     # One readable line per problem first; then snakemake's validate fills the defaults.
     check_config(config, load_schema(workflow.source_path(SCHEMA)))
     validate(config, schema=SCHEMA)
     PAIRS = {pair.pair_id: pair for pair in select_pairs(config)}
+    RUN_HYP3 = config["processor"] in ("hyp3", "both")
+    RUN_ISCE = config["processor"] in ("isce", "both")
+    if RUN_HYP3:
+        # Checks that need no network, so that a dry run already reports them; the secrets
+        # are read and dropped here, never stored in the workflow.
+        load_accounts(
+            config["hyp3"]["credentials_file"],
+            sandbox=config["hyp3"]["api_url"] == "sandbox",
+        )
 except UserError as error:
     sys.exit("\n".join(f"insarflow: {line}" for line in str(error).splitlines()))
 
-RUN_HYP3 = config["processor"] in ("hyp3", "both")
-RUN_ISCE = config["processor"] in ("isce", "both")
+if (
+    RUN_HYP3
+    and config["hyp3"]["api_url"] != "sandbox"
+    and config["hyp3"]["poll_interval"] < MIN_REAL_POLL_INTERVAL_S
+):
+    logger.warning(
+        f"insarflow: hyp3.poll_interval = {config['hyp3']['poll_interval']} s polls "
+        f"{config['hyp3']['api_url']} very often; use {MIN_REAL_POLL_INTERVAL_S} s or more "
+        "(the default is 60)"
+    )
+
+
+def get_hyp3_job_options():
+    # Only the options that define a job: changing one makes a new job (and product);
+    # operational settings (polling, timeouts) are read from the config by the scripts.
+    return {key: config["hyp3"][key] for key in HYP3_JOB_OPTIONS}
+
+
+# Products, rounds and records are keyed by the job options: changed options mean new jobs.
+HYP3_OPTIONS = options_label(get_hyp3_job_options())
+HYP3_ROUNDS = RoundIndex(paths.HYP3_ROUNDS_DIR.format(options=HYP3_OPTIONS))
 
 
 wildcard_constraints:
     pair="|".join(PAIRS) or "NO_PAIRS",
-    round=r"\d+",
-    generation=r"[0-9a-f]+",
+    round=paths.ROUND_PATTERN,
+    options=paths.HYP3_OPTIONS_PATTERN,
 
 
 def get_final_outputs(wildcards):
     targets = []
     if RUN_HYP3:
         targets += get_hyp3_products(wildcards)
-        targets.append("results/hyp3/status.tsv")
+        targets.append(paths.HYP3_STATUS)
     if RUN_ISCE:
         targets.append("results/isce/complete.txt")
     return targets
 
 
 def get_hyp3_products(wildcards):
-    return expand("results/hyp3/products/{pair}", pair=PAIRS)
+    return expand(paths.HYP3_PRODUCT, options=HYP3_OPTIONS, pair=PAIRS)
 
 
-def get_hyp3_products_root(wildcards):
-    return "results/hyp3/products"
+def get_hyp3_products_dir(wildcards):
+    return paths.HYP3_PRODUCTS_DIR.format(options=HYP3_OPTIONS)
 
 
 def get_hyp3_job_records():
-    return expand("results/hyp3/jobs/{pair}.json", pair=PAIRS)
+    return expand(paths.HYP3_JOB_RECORD, options=HYP3_OPTIONS, pair=PAIRS)
+
+
+def get_hyp3_submission():
+    return paths.HYP3_SUBMISSION.format(options=HYP3_OPTIONS)
+
+
+def get_hyp3_submit_log():
+    return paths.HYP3_SUBMIT_LOG.format(options=HYP3_OPTIONS)
 
 
 def get_hyp3_pair_names():
@@ -62,24 +101,11 @@ def get_hyp3_pair(wildcards):
     return [pair.reference.name, pair.secondary.name]
 
 
-def get_hyp3_job_options():
-    # Only the options that define a job: changing one makes a new job (and product);
-    # operational settings (polling, timeouts) are read from the config by the scripts.
-    return {key: config["hyp3"][key] for key in HYP3_JOB_OPTIONS}
-
-
-# Polling rounds are kept per set of job options: changed options mean new jobs.
-HYP3_GENERATION = options_digest(get_hyp3_job_options())
-HYP3_ROUNDS = RoundIndex(f"results/hyp3/watch/{HYP3_GENERATION}")
-
-
 def get_hyp3_previous_round(wildcards):
     index = int(wildcards.round)
     if index == 0:
         return []
-    return ancient(
-        str(round_path(f"results/hyp3/watch/{wildcards.generation}", index - 1))
-    )
+    return ancient(paths.round_file(wildcards.options, index - 1))
 
 
 def get_hyp3_succeeded_round(wildcards):
@@ -88,7 +114,7 @@ def get_hyp3_succeeded_round(wildcards):
     index = HYP3_ROUNDS.locate(wildcards.pair)
     while True:
         path = checkpoints.hyp3_watch.get(
-            generation=HYP3_GENERATION, round=index
+            options=wildcards.options, round=index
         ).output[0]
         if HYP3_ROUNDS.settled_in(index, wildcards.pair):
             return path
@@ -98,15 +124,19 @@ def get_hyp3_succeeded_round(wildcards):
 def start_hyp3_sandbox():
     if RUN_HYP3 and config["hyp3"]["api_url"] == "sandbox":
         sandbox = config["hyp3"]["sandbox"]
-        url = ensure_sandbox(
-            sandbox["state_dir"], sandbox["processing_seconds"], sandbox["credits"]
-        )
+        try:
+            url = acquire_sandbox(
+                sandbox["state_dir"], sandbox["processing_seconds"], sandbox["credits"]
+            )
+        except UserError as error:
+            sys.exit(f"insarflow: {error}")
         logger.info(f"HyP3 sandbox (no credits spent) serving at {url}")
 
 
 def stop_hyp3_sandbox():
+    # Only this run's lease is returned: a sandbox another run still uses keeps serving.
     if RUN_HYP3 and config["hyp3"]["api_url"] == "sandbox":
-        stop_sandbox(config["hyp3"]["sandbox"]["state_dir"])
+        release_sandbox(config["hyp3"]["sandbox"]["state_dir"])
 
 
 # === ISCE input functions (rules/isce.smk) ===

@@ -1,7 +1,8 @@
-# HyP3 path: submit (once per pair, ever), polling rounds, download + verify + unpack, status.
-# Every rule here talks to the network, so each is a localrule (HPC compute nodes are often
-# offline); API calls share the global resource `hyp3_api`, downloads `hyp3_downloads`.
-# Why rounds instead of one waiting job per pair: see insarflow/hyp3/rounds.py.
+# HyP3 path: submit (once per pair and job options, ever), polling rounds, download + verify
+# + unpack, status. Every rule here talks to the network, so each is a localrule (HPC compute
+# nodes are often offline); API calls share the global resource `hyp3_api`, downloads
+# `hyp3_downloads`. Outputs are keyed by `{options}` (see insarflow/paths.py). Why rounds
+# instead of one waiting job per pair: see insarflow/hyp3/rounds.py.
 
 
 if "hyp3_api" not in workflow.global_resources:
@@ -25,9 +26,9 @@ onerror:
 rule hyp3_submit:
     output:
         records=get_hyp3_job_records(),
-        submission="results/hyp3/submission.json",
+        submission=get_hyp3_submission(),
     log:
-        "logs/hyp3/submit.log",
+        get_hyp3_submit_log(),
     localrule: True
     conda:
         "../envs/insarflow.yaml"
@@ -46,12 +47,12 @@ rule hyp3_submit:
 # not queue behind downloads.
 checkpoint hyp3_watch:
     input:
-        submission=ancient("results/hyp3/submission.json"),
+        submission=ancient(paths.HYP3_SUBMISSION),
         previous=get_hyp3_previous_round,
     output:
-        "results/hyp3/watch/{generation}/round-{round}.json",
+        paths.HYP3_ROUND,
     log:
-        "logs/hyp3/watch/{generation}/round-{round}.log",
+        paths.HYP3_ROUND_LOG,
     priority: 20
     localrule: True
     conda:
@@ -61,6 +62,7 @@ checkpoint hyp3_watch:
         hyp3_api=1,
     params:
         job=get_hyp3_job_options(),
+        products=get_hyp3_products_dir,
     script:
         "../scripts/hyp3_watch.py"
 
@@ -69,12 +71,12 @@ rule hyp3_download:
     input:
         succeeded=ancient(get_hyp3_succeeded_round),
         # A pair without a job record yet makes hyp3_submit run first.
-        submitted=ancient("results/hyp3/jobs/{pair}.json"),
+        submitted=ancient(paths.HYP3_JOB_RECORD),
     output:
-        product=directory("results/hyp3/products/{pair}"),
-        record="results/hyp3/finished/{pair}.json",
+        product=directory(paths.HYP3_PRODUCT),
+        record=paths.HYP3_FINISHED,
     log:
-        "logs/hyp3/download/{pair}.log",
+        paths.HYP3_DOWNLOAD_LOG,
     priority: 10
     retries: 2
     localrule: True
@@ -94,9 +96,9 @@ rule hyp3_summary:
     input:
         get_hyp3_products,
     output:
-        "results/hyp3/status.tsv",
+        paths.HYP3_STATUS,
     log:
-        "logs/hyp3/summary.log",
+        paths.HYP3_SUMMARY_LOG,
     localrule: True
     conda:
         "../envs/insarflow.yaml"
@@ -106,15 +108,15 @@ rule hyp3_summary:
     params:
         pairs=get_hyp3_pair_names(),
         job=get_hyp3_job_options(),
-        products=get_hyp3_products_root,
+        products=get_hyp3_products_dir,
     script:
         "../scripts/hyp3_status.py"
 
 
-# `snakemake hyp3_status`: refresh and print every pair's job at any time; submits nothing.
+# `snakemake hyp3_status`: refresh and print every current pair's job; submits nothing.
 rule hyp3_status:
     log:
-        "logs/hyp3/status.log",
+        paths.HYP3_STATUS_LOG,
     localrule: True
     conda:
         "../envs/insarflow.yaml"
@@ -122,7 +124,23 @@ rule hyp3_status:
     params:
         pairs=get_hyp3_pair_names(),
         job=get_hyp3_job_options(),
-        products=get_hyp3_products_root,
-        table="results/hyp3/status.tsv",
+        products=get_hyp3_products_dir,
+        table=paths.HYP3_STATUS,
     script:
         "../scripts/hyp3_status.py"
+
+
+# `snakemake hyp3_plan`: what a run would submit and what it costs; submits nothing.
+rule hyp3_plan:
+    log:
+        paths.HYP3_PLAN_LOG,
+    localrule: True
+    conda:
+        "../envs/insarflow.yaml"
+    threads: 0
+    params:
+        pairs=get_hyp3_pair_names(),
+        job=get_hyp3_job_options(),
+        options=HYP3_OPTIONS,
+    script:
+        "../scripts/hyp3_plan.py"

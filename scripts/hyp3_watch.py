@@ -10,4 +10,6 @@ run_step(
     snakemake.input.submission,
     snakemake.input.previous or None,  # a path, or empty for round 0
     snakemake.output[0],
+    snakemake.wildcards.options,
+    snakemake.params.products,
 )

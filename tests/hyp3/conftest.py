@@ -16,7 +16,7 @@ import pytest
 import requests
 import yaml
 
-from insarflow.hyp3.service import start_sandbox_process
+from insarflow.hyp3.sandbox_process import start_sandbox_process
 
 REPO = Path(__file__).resolve().parents[2]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
@@ -127,11 +127,24 @@ class Workdir:
         path = self.path / ".insarflow" / "hyp3" / "ledger.jsonl"
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
-    def products(self) -> dict[str, dict[str, Any]]:
+    def products(self, options: str = "*") -> dict[str, dict[str, Any]]:
+        """Verified products by pair (of one options label, or of all when only one exists)."""
+        root = self.path / "results" / "hyp3" / "products"
+        manifests = sorted(root.glob(f"{options}/*/verified.json"))
+        assert len({m.parent.parent for m in manifests}) <= 1, "products of several options"
+        return {
+            manifest.parent.name: {**json.loads(manifest.read_text()), "dir": manifest.parent}
+            for manifest in manifests
+        }
+
+    def products_by_options(self) -> dict[str, dict[str, dict[str, Any]]]:
         root = self.path / "results" / "hyp3" / "products"
         return {
-            manifest.parent.name: json.loads(manifest.read_text())
-            for manifest in root.glob("*/verified.json")
+            options.name: {
+                manifest.parent.name: json.loads(manifest.read_text())
+                for manifest in options.glob("*/verified.json")
+            }
+            for options in sorted(root.iterdir())
         }
 
     def status_rows(self) -> list[dict[str, str]]:

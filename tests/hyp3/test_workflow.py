@@ -37,15 +37,8 @@ def assert_one_job_per_pair(
 def assert_complete(workdir: Workdir, pairs: int) -> None:
     products = workdir.products()
     assert len(products) == pairs
-    for pair_id, manifest in products.items():
-        folder = (
-            workdir.path
-            / "results"
-            / "hyp3"
-            / "products"
-            / pair_id
-            / manifest["files"][0]["folder"]
-        )
+    for manifest in products.values():
+        folder = manifest["dir"] / manifest["files"][0]["folder"]
         unw = next(folder.glob("*_unw_phase.tif"))
         with rasterio.open(unw) as raster:
             assert raster.crs is not None and raster.width > 0
@@ -75,7 +68,7 @@ def test_happy_path_then_rerun_submits_nothing(sandbox: Sandbox, workdir: Workdi
     assert_complete(workdir, 4)
     assert post_count(sandbox) == 1
     assert_one_job_per_pair(sandbox, workdir, 4)
-    record = json.loads(next((workdir.path / "results/hyp3/jobs").glob("*.json")).read_text())
+    record = json.loads(next((workdir.path / "results/hyp3/jobs").glob("*/*.json")).read_text())
     assert record["account"] == "EARTHDATA_TOKEN" and record["job_type"] == "INSAR_GAMMA"
     assert "SUCCEEDED" in result.stdout + result.stderr or workdir.status_rows()
 
@@ -165,7 +158,9 @@ def test_kill_during_download_then_rerun(sandbox: Sandbox, workdir: Workdir) -> 
     logs = workdir.path / "logs" / "hyp3" / "download"
     kill_when(
         process,
-        lambda: logs.exists() and any("downloading" in path.read_text() for path in logs.iterdir()),
+        lambda: (
+            logs.exists() and any("downloading" in path.read_text() for path in logs.rglob("*.log"))
+        ),
     )
     assert workdir.products() == {}
     sandbox.faults(download_latency_s=0)
@@ -242,7 +237,9 @@ def test_truncated_download_is_fetched_again(sandbox: Sandbox, workdir: Workdir)
     process = workdir.popen()
     logs = workdir.path / "logs" / "hyp3" / "download"
     deadline = time.monotonic() + 120
-    while not (logs.exists() and any("Retrying" in path.read_text() for path in logs.iterdir())):
+    while not (
+        logs.exists() and any("Retrying" in path.read_text() for path in logs.rglob("*.log"))
+    ):
         assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
     sandbox.faults(truncate_download_rate=0.0)

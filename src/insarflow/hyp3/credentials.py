@@ -71,8 +71,16 @@ def _from_file(path: Path) -> list[Account]:
     try:
         content = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or error.__class__.__name__
         raise UserError(
-            f"hyp3.credentials_file = '{path}' is not valid YAML ({error.__class__.__name__})"
+            f"hyp3.credentials_file = '{path}' is not valid YAML{where} ({problem})"
+        ) from None
+    except OSError as error:
+        raise UserError(
+            f"hyp3.credentials_file = '{path}' cannot be read ({error.strerror}); "
+            "make it readable by you (chmod 600)"
         ) from None
     entries = content.get("accounts") if isinstance(content, dict) else None
     if not isinstance(entries, list) or not entries:
@@ -129,10 +137,3 @@ def load_accounts(
             "or hyp3.credentials_file"
         )
     return accounts
-
-
-def secrets_of(accounts: list[Account]) -> list[str]:
-    """Every secret string of the pool (used to scrub messages before they are logged)."""
-    return [
-        secret for account in accounts for secret in (account.token, account.password) if secret
-    ]

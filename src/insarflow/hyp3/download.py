@@ -2,12 +2,15 @@
 
 A product is fetched to ``<cache>/<job_id>/<file>.part`` with HTTP Range resume, checked
 against the size HyP3 reports and the CRC of every zip member, renamed into place
-atomically, then unpacked into the pair's result directory. A verified zip in the cache is
-reused when ``skip_existing`` is on, so a rerun never downloads a verified product again.
+atomically, then unpacked into the pair's result directory. The zip is then deleted (real
+products are hundreds of MB; keeping both doubles the disk used) unless ``keep_zips`` is on;
+a kept, verified zip is reused when ``skip_existing`` is on. A ``.part`` file of an
+interrupted download stays, so the next attempt resumes it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -26,14 +29,16 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from insarflow.errors import ServiceError
+from insarflow.paths import HYP3_STATE
+
 log = logging.getLogger(__name__)
 
-DEFAULT_CACHE = Path(".insarflow/hyp3/downloads")
 CHUNK_BYTES = 64 * 1024
 DOWNLOAD_ATTEMPTS = 10
 
 
-class DownloadError(Exception):
+class DownloadError(ServiceError):
     """The product could not be fetched or failed verification."""
 
 
@@ -141,8 +146,9 @@ def fetch_product(
     job: dict[str, Any],
     product_dir: Path,
     *,
-    cache_dir: Path = DEFAULT_CACHE,
+    cache_dir: Path = HYP3_STATE.downloads,
     skip_existing: bool = True,
+    keep_zips: bool = False,
     timeout: float = 60.0,
 ) -> dict[str, Any]:
     """Download every file of a SUCCEEDED job and unpack it into ``product_dir``."""
@@ -160,6 +166,9 @@ def fetch_product(
             log.info("downloading %s (%s bytes)", name, item.get("size"))
             download_file(item["url"], zip_path, item.get("size"), timeout)
         unpacked.append(_unpack(zip_path, product_dir, item))
+        if not keep_zips:
+            zip_path.unlink()
+            _remove_if_empty(zip_path.parent)
     return {"job_id": job["job_id"], "files": unpacked}
 
 
@@ -184,6 +193,11 @@ def _unpack(zip_path: Path, product_dir: Path, item: dict[str, Any]) -> dict[str
         "folder": target.name,
         "members": members,
     }
+
+
+def _remove_if_empty(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        directory.rmdir()
 
 
 def _same_device(a: Path, b: Path) -> bool:

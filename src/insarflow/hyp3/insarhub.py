@@ -12,15 +12,14 @@ import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from hyp3_sdk.exceptions import HyP3SDKError
 
 from insarflow.errors import UserError
+from insarflow.hyp3.client import HttpRefusal
 from insarflow.hyp3.jobs import JobSpec, job_key
-
-if TYPE_CHECKING:
-    from insarflow.hyp3.run import Hyp3Session
+from insarflow.hyp3.ledger import Ledger
+from insarflow.hyp3.submit import Submitter
 
 log = logging.getLogger(__name__)
 
@@ -43,21 +42,23 @@ def read_insarhub_job_ids(path: Path) -> dict[str, list[str]]:
     return job_ids
 
 
-def import_insarhub_jobs(path: Path, specs: Sequence[JobSpec], session: Hyp3Session) -> int:
+def import_insarhub_jobs(
+    path: Path, specs: Sequence[JobSpec], ledger: Ledger, submitter: Submitter
+) -> int:
     """Record matching InSARHub jobs in the ledger (caller holds the ledger lock)."""
     by_key = {spec.key: spec for spec in specs}
-    states = session.ledger.state()
+    states = ledger.state()
     known = {job_id for state in states.values() for job_id in state.job_ids}
-    reader = next(iter(session.accounts)).name
+    reader = next(iter(submitter.accounts))
     adopted = 0
     for user, job_ids in read_insarhub_job_ids(path).items():
-        account = user if user in session.submitter.accounts else reader
+        account = user if user in submitter.accounts else reader
         for job_id in job_ids:
             if job_id in known:
                 continue
             try:
-                job = session.submitter.client(account).get_job_by_id(job_id)
-            except HyP3SDKError as error:
+                job = submitter.client(account).get_job_by_id(job_id)
+            except (HyP3SDKError, HttpRefusal) as error:
                 log.warning(
                     "InSARHub job %s of %s could not be read (%s); skipped", job_id, user, error
                 )
@@ -80,7 +81,7 @@ def import_insarhub_jobs(path: Path, specs: Sequence[JobSpec], session: Hyp3Sess
                     job_id,
                 )
                 continue
-            session.ledger.append(
+            ledger.append(
                 "imported",
                 key=spec.key,
                 pair=spec.pair_id,
@@ -90,7 +91,7 @@ def import_insarhub_jobs(path: Path, specs: Sequence[JobSpec], session: Hyp3Sess
                 job_id=job_id,
                 reason="insarhub",
             )
-            states = session.ledger.state()
+            states = ledger.state()
             known.add(job_id)
             adopted += 1
             log.info("pair %s: adopted InSARHub job %s (%s)", spec.pair_id, job_id, job.status_code)

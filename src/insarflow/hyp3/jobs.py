@@ -50,10 +50,6 @@ class JobSpec:
     def granules(self) -> list[str]:
         return list(self.prepared["job_parameters"]["granules"])
 
-    @property
-    def looks(self) -> str:
-        return self.prepared["job_parameters"].get("looks", "20x4")
-
 
 def job_key(job_type: str, job_parameters: Mapping[str, Any]) -> str:
     """Stable hash of the job type and its (granule-ordered) parameters."""
@@ -68,10 +64,9 @@ def job_key(job_type: str, job_parameters: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:KEY_LENGTH]
 
 
-def build_job(pair: Pair, options: Mapping[str, Any]) -> JobSpec:
-    """Prepare the HyP3 job for a pair with hyp3_sdk's own ``prepare_*`` helpers."""
+def prepare_job(reference: str, secondary: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The job request for two granules, from hyp3_sdk's own ``prepare_*`` helpers."""
     job_type = options["job_type"]
-    reference, secondary = pair.reference.name, pair.secondary.name
     if job_type == "INSAR_GAMMA":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
@@ -101,6 +96,13 @@ def build_job(pair: Pair, options: Mapping[str, Any]) -> JobSpec:
         )
     else:  # the schema's enum makes this unreachable for validated configs
         raise ValueError(f"unsupported job type {job_type}")
+    return prepared
+
+
+def build_job(pair: Pair, options: Mapping[str, Any]) -> JobSpec:
+    """The HyP3 job for a pair: its request, its stable key and its name."""
+    job_type = options["job_type"]
+    prepared = prepare_job(pair.reference.name, pair.secondary.name, options)
     key = job_key(job_type, prepared["job_parameters"])
     name = f"{options['name_prefix']}_{pair.pair_id}_{key}"[:MAX_JOB_NAME]
     prepared["name"] = name
@@ -125,7 +127,13 @@ def job_cost(costs: Mapping[str, Any], spec: JobSpec) -> float:
     return float(table)
 
 
-def options_digest(options: Mapping[str, Any]) -> str:
-    """Short stable hash of the job-defining options (names the polling rounds' directory)."""
-    text = json.dumps(dict(options), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:KEY_LENGTH]
+def options_label(options: Mapping[str, Any]) -> str:
+    """Readable, stable name of one set of job options, e.g. ``INSAR_GAMMA_20x4_3fa9c2d1e0``.
+
+    Products, rounds and job records are keyed by it. It hashes the job parameters as HyP3
+    receives them (granules aside), so two spellings of the same job (the deprecated
+    include_los_displacement, a different name_prefix) share one label, like they share jobs.
+    """
+    prepared = prepare_job("reference", "secondary", options)
+    parameters = {k: v for k, v in prepared["job_parameters"].items() if k != "granules"}
+    return f"{options['job_type']}_{options['looks']}_{job_key(options['job_type'], parameters)}"

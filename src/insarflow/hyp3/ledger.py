@@ -28,7 +28,8 @@ from typing import Any
 
 from filelock import FileLock
 
-DEFAULT_LEDGER = Path(".insarflow/hyp3/ledger.jsonl")
+from insarflow.paths import HYP3_STATE
+
 LOCK_TIMEOUT_S = 600
 
 
@@ -79,7 +80,7 @@ class KeyState:
 class Ledger:
     """Append-only, fsynced, lock-protected record of HyP3 submissions."""
 
-    def __init__(self, path: str | Path = DEFAULT_LEDGER) -> None:
+    def __init__(self, path: str | Path = HYP3_STATE.ledger) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT_S)
@@ -148,12 +149,3 @@ class Ledger:
             elif event == "unsent":
                 attempt.outcome = "unsent"
         return states
-
-    def job_accounts(self) -> dict[str, str]:
-        """job id -> account name for every job the ledger knows."""
-        return {
-            attempt.job_id: attempt.account
-            for state in self.state().values()
-            for attempt in state.attempts
-            if attempt.job_id
-        }

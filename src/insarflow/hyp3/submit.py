@@ -20,13 +20,14 @@ from typing import Any
 
 import requests
 from hyp3_sdk import HyP3
-from hyp3_sdk.exceptions import HyP3Error, HyP3SDKError
+from hyp3_sdk.exceptions import HyP3SDKError
 
-from insarflow.errors import UserError
-from insarflow.hyp3.client import connect
+from insarflow.errors import ServiceError, UserError
+from insarflow.hyp3.client import ACCESS_URL, HttpRefusal, connect
 from insarflow.hyp3.credentials import Account
 from insarflow.hyp3.jobs import JobSpec, job_cost
 from insarflow.hyp3.ledger import Attempt, KeyState, Ledger
+from insarflow.steps import console
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +39,8 @@ LOOKUP_WINDOW_SLACK = timedelta(hours=1)
 MAX_POST_TRIES = 6
 
 
-class SubmissionError(Exception):
+class SubmissionError(ServiceError):
     """HyP3 refused or could not take the jobs; the message says what and why."""
-
-
-def http_status(error: BaseException) -> int | None:
-    """Status code behind a hyp3_sdk error, when HyP3 answered at all."""
-    context = error.__context__
-    response = getattr(context, "response", None)
-    return getattr(response, "status_code", None)
 
 
 @dataclass
@@ -97,21 +91,33 @@ class Submitter:
         return self._costs
 
     def remaining_credits(self) -> dict[str, float]:
-        """Credits each account can still spend (inf when HyP3 reports no limit)."""
+        """Credits each account can still spend (inf when HyP3 reports no limit).
+
+        An account whose HyP3 access is not approved cannot submit at all: one line says so.
+        """
         remaining = {}
         for name in self.accounts:
             info = self.client(name).my_info()
-            if info.get("application_status", "APPROVED") != "APPROVED":
-                log.warning(
-                    "account %s cannot submit: application status %s",
-                    name,
-                    info["application_status"],
+            status = info.get("application_status", "APPROVED")
+            if status != "APPROVED":
+                raise ServiceError(
+                    f"HyP3 at {self.api_url}: account '{name}' may not submit jobs (application "
+                    f"status {status}); request access at {ACCESS_URL} or remove the account"
                 )
-                remaining[name] = 0.0
-                continue
             credits = info.get("remaining_credits")
             remaining[name] = math.inf if credits is None else float(credits)
         return remaining
+
+    def cost_line(self, specs: Sequence[JobSpec]) -> str:
+        """What new jobs cost and what each account has left (one line, made before a POST)."""
+        costs = self.costs()
+        needed = sum(job_cost(costs, spec) for spec in specs)
+        balances = ", ".join(
+            f"{name} {_fmt(value)}" for name, value in self.remaining_credits().items()
+        )
+        return (
+            f"HyP3: {len(specs)} new job(s) cost {_fmt(needed)} credits; credits left: {balances}"
+        )
 
     # -- public operations ---------------------------------------------------------------
     def submit_missing(self, specs: Iterable[JobSpec]) -> dict[str, KeyState]:
@@ -128,6 +134,7 @@ class Submitter:
             already = len(specs) - len(pending)
             log.info("%d pair(s) already have a HyP3 job; %d to submit", already, len(pending))
             if pending:
+                console().info("%s", self.cost_line([planned.spec for planned in pending]))
                 self._post_all(pending)
             return self.ledger.state()
 
@@ -297,26 +304,33 @@ class Submitter:
             batch = self.client(account).submit_prepared_jobs(
                 [planned.spec.prepared for planned in chunk]
             )
-        except HyP3Error as error:
-            status = http_status(error)
-            if status in (400, 401, 403):
-                for planned in chunk:
-                    self.ledger.append(
-                        "unsent",
-                        key=planned.spec.key,
-                        pair=planned.spec.pair_id,
-                        attempt=planned.attempt,
-                        reason=f"HTTP {status}",
-                    )
-                detail = str(error).split("]>", 1)[-1].strip()
-                if status == 400 and "would cost" in detail:
-                    log.warning("account %s: %s", account, detail)
-                    raise _OutOfCredits(detail) from None
-                raise SubmissionError(f"HyP3 refused the jobs (HTTP {status}): {detail}") from None
-            self.resolve_ambiguous()
-            raise _Retryable(f"HTTP {status}: {error}") from None
-        except (HyP3SDKError, requests.RequestException, ValueError, KeyError) as error:
-            # The request may have been applied: only a lookup can tell.
+        except HttpRefusal as error:
+            for planned in chunk:
+                self.ledger.append(
+                    "unsent",
+                    key=planned.spec.key,
+                    pair=planned.spec.pair_id,
+                    attempt=planned.attempt,
+                    reason=f"refused: {error}"[:200],
+                )
+            if error.status == 400:
+                # HyP3 refuses a whole batch the account cannot pay for: ask its balance
+                # rather than reading the error text.
+                cost = sum(job_cost(self.costs(), planned.spec) for planned in chunk)
+                balance = self.remaining_credits()[account]
+                if balance < cost:
+                    log.warning("account %s: %s", account, error.detail)
+                    raise _OutOfCredits(error.detail) from None
+                raise SubmissionError(f"HyP3 refused the jobs (HTTP 400): {error.detail}") from None
+            raise
+        except (
+            ServiceError,
+            HyP3SDKError,
+            requests.RequestException,
+            ValueError,
+            KeyError,
+        ) as error:
+            # The request may have been applied (lost answer, 5xx): only a lookup can tell.
             self.resolve_ambiguous()
             raise _Retryable(f"{error.__class__.__name__}: {error}") from None
         by_name = {planned.spec.name: planned for planned in chunk}

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,18 +23,19 @@ from typing import Any
 
 from filelock import FileLock
 
+from insarflow.errors import UserError
 from insarflow.hyp3.jobs import JobSpec
 from insarflow.hyp3.ledger import Attempt, Ledger
 from insarflow.hyp3.submit import Submitter
+from insarflow.paths import HYP3_STATE
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BOARD = Path(".insarflow/hyp3/poll")
 FINISHED = ("SUCCEEDED", "FAILED")
 WINDOW_SLACK = timedelta(minutes=10)
 
 
-class PairFailed(Exception):
+class PairFailed(UserError):
     """The pair cannot produce a product in this run; the message says why and what to do."""
 
 
@@ -56,7 +58,7 @@ class StatusBoard:
         submitter: Submitter,
         ledger: Ledger,
         interval: float,
-        root: Path = DEFAULT_BOARD,
+        root: Path = HYP3_STATE.poll_dir,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.submitter = submitter
@@ -165,6 +167,9 @@ def poll_until_any_succeeds(
     *,
     max_resubmits: int,
     timeout: float,
+    expired: Callable[[JobSpec, dict[str, Any]], str | None] = lambda spec, job: None,
+    resubmit_expired: bool = False,
+    progress: Callable[[Counter[str], float], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> RoundResult:
@@ -172,8 +177,11 @@ def poll_until_any_succeeds(
 
     Returns every job that succeeded by then, so each can be downloaded at once. A FAILED job
     is resubmitted while its pair has resubmissions left (``max_resubmits``); after that the
-    pair is given up with its job's log URL. Raises PairFailed when nothing is left that could
-    still succeed, or when ``timeout`` seconds pass without any job succeeding.
+    pair is given up with its job's log URL. A SUCCEEDED job whose product expired before it
+    was downloaded (``expired`` says why) is paid for again only with ``resubmit_expired``,
+    and then waited for like any other job. Raises PairFailed when nothing is left that could
+    still succeed, or when ``timeout`` seconds pass without any job succeeding. ``progress``
+    gets the status counts of the polled pairs after every poll.
     """
     deadline = clock() + timeout
     result = RoundResult()
@@ -192,13 +200,23 @@ def poll_until_any_succeeds(
             else:
                 current[spec.pair_id] = attempt
         jobs = board.jobs(list(current.values()))
+        statuses: Counter[str] = Counter()
         for spec in pending:
             attempt = current.get(spec.pair_id)
             if attempt is None:
                 continue
             job = jobs.get(attempt.job_id or "", {"status_code": "PENDING"})
             status = job["status_code"]
-            if status == "SUCCEEDED":
+            statuses[status] += 1
+            gone = expired(spec, job) if status == "SUCCEEDED" else None
+            if gone and resubmit_expired:
+                log.warning("pair %s: %s; resubmitting (hyp3.resubmit_expired)", spec.pair_id, gone)
+                submitter.resubmit(spec, attempt.job_id or "", reason=f"expired:{attempt.job_id}")
+            elif gone:
+                message = f"pair {spec.pair_id}: {gone}; set hyp3.resubmit_expired: true to pay for it again"
+                log.error("%s", message)
+                result.gave_up[spec.pair_id] = message
+            elif status == "SUCCEEDED":
                 result.succeeded[spec.pair_id] = (attempt, job)
             elif status == "FAILED":
                 log_url = (job.get("logs") or ["(no log URL)"])[0]
@@ -226,6 +244,8 @@ def poll_until_any_succeeds(
             if spec.pair_id not in result.succeeded and spec.pair_id not in result.gave_up
         ]
         result.still_waiting = len(pending)
+        if progress is not None:
+            progress(statuses, clock())
         if result.succeeded:
             return result
         if not pending:
@@ -245,21 +265,6 @@ def poll_until_any_succeeds(
             )
         accounts = {attempt.account for attempt in current.values()}
         sleep(max(board.seconds_until_stale(accounts), 0.05))
-
-
-def wait_for_job(
-    spec: JobSpec,
-    submitter: Submitter,
-    board: StatusBoard,
-    *,
-    max_resubmits: int,
-    timeout: float,
-) -> tuple[Attempt, dict[str, Any]]:
-    """Wait until one pair's current job SUCCEEDED, resubmitting FAILED jobs up to the limit."""
-    result = poll_until_any_succeeds(
-        [spec], submitter, board, max_resubmits=max_resubmits, timeout=timeout
-    )
-    return result.succeeded[spec.pair_id]
 
 
 def job_record(

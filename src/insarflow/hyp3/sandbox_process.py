@@ -3,6 +3,11 @@
 The sandbox runs as its own process on a free loopback port, with its state (users, jobs,
 credits, products) in ``hyp3.sandbox.state_dir``, so it outlives a killed Snakemake and a
 rerun finds the same jobs. Jobs read its URL from ``<state_dir>/url``.
+
+Several Snakemake runs may use one sandbox at once (a run and a ``hyp3_status`` from a second
+terminal): each holds a lease, a file ``<state_dir>/leases/<pid>``, from its start to its end,
+and the sandbox is stopped when the last live lease is returned. A run killed with -9 leaves a
+dead lease, which is ignored, and the sandbox keeps serving for the rerun.
 """
 
 from __future__ import annotations
@@ -30,7 +35,17 @@ def pid_file(state_dir: str | Path) -> Path:
     return Path(state_dir) / "sandbox.pid"
 
 
+def lease_dir(state_dir: str | Path) -> Path:
+    return Path(state_dir) / "leases"
+
+
 def _alive(pid: int) -> bool:
+    try:
+        # Reap it if it is our own child that has exited: a zombie still answers kill(0).
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
     try:
         os.kill(pid, 0)
     except (ProcessLookupError, PermissionError):
@@ -64,6 +79,35 @@ def ensure_sandbox(state_dir: str | Path, processing_seconds: float, credits: fl
     state_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(state_dir / "start.lock"), timeout=START_TIMEOUT_S * 2):
         return running_url(state_dir) or _start(state_dir, processing_seconds, credits)
+
+
+def acquire_sandbox(state_dir: str | Path, processing_seconds: float, credits: float) -> str:
+    """Start or join this state dir's sandbox for the calling process; return its URL."""
+    state_dir = Path(state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(state_dir / "start.lock"), timeout=START_TIMEOUT_S * 2):
+        url = running_url(state_dir) or _start(state_dir, processing_seconds, credits)
+        lease_dir(state_dir).mkdir(exist_ok=True)
+        (lease_dir(state_dir) / str(os.getpid())).touch()
+    return url
+
+
+def release_sandbox(state_dir: str | Path) -> bool:
+    """Return the calling process's lease; stop the sandbox if no live lease is left.
+
+    True if the sandbox was stopped.
+    """
+    state_dir = Path(state_dir)
+    if not state_dir.is_dir():
+        return False
+    with FileLock(str(state_dir / "start.lock"), timeout=START_TIMEOUT_S * 2):
+        leases = lease_dir(state_dir)
+        (leases / str(os.getpid())).unlink(missing_ok=True)
+        holders = [p for p in leases.iterdir() if p.name.isdigit()] if leases.is_dir() else []
+        live = [p for p in holders if _alive(int(p.name))]
+        for dead in set(holders) - set(live):
+            dead.unlink(missing_ok=True)
+        return False if live else stop_sandbox(state_dir)
 
 
 def _start(state_dir: Path, processing_seconds: float, credits: float) -> str:
@@ -119,12 +163,13 @@ def stop_sandbox(state_dir: str | Path) -> bool:
     if not _alive(pid):
         return False
     os.kill(pid, signal.SIGTERM)
-    for _ in range(100):
+    for _ in range(200):
         if not _alive(pid):
             break
-        time.sleep(0.05)
+        time.sleep(0.025)
     else:
         os.kill(pid, signal.SIGKILL)
+        _alive(pid)
     url_file(state_dir).unlink(missing_ok=True)
     return True
 
