@@ -94,7 +94,9 @@ rule hyp3_download:
 
 rule hyp3_summary:
     input:
-        get_hyp3_products,
+        products=get_hyp3_products,
+        # Rewritten when the pair set changes, so a removed pair leaves the table.
+        submission=get_hyp3_submission(),
     output:
         paths.HYP3_STATUS,
     log:

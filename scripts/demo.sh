@@ -2,7 +2,7 @@
 # insarflow's main command:  bash scripts/demo.sh [SNAKEMAKE ARGS...]
 #
 # Creates or reuses the virtualenv (INSARFLOW_VENV, default .venv), installs insarflow, and
-# runs the workflow with config/config.yaml on this machine (profiles/local). The example
+# runs the workflow with config/config.yaml on this machine (the local profile). The example
 # config sends its pairs to the offline HyP3 sandbox (hyp3.api_url: sandbox) on a loopback
 # port, so the whole HyP3 path runs without an Earthdata account and spends no credits.
 #
@@ -17,5 +17,5 @@ cd "$INSARFLOW_REPO"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 
 insarflow_venv
-echo "[demo] snakemake --profile profiles/local $*"
-exec snakemake --profile profiles/local "$@"
+echo "[demo] snakemake --profile local $*"
+exec snakemake --profile local "$@"

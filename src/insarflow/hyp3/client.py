@@ -32,7 +32,7 @@ from insarflow.hyp3.credentials import Account
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
-API_TRIES = 6
+API_TRIES = 5  # retries after the first try: about 16 s of backoff in all
 TOKEN_URL = "https://urs.earthdata.nasa.gov/user_tokens"
 ACCESS_URL = "https://hyp3-docs.asf.alaska.edu/using/requesting_access/"
 
