@@ -22,7 +22,7 @@ from rasterio.io import MemoryFile
 from rasterio.windows import from_bounds
 from sandbox_helpers import burst, insar_job, slc
 
-from insarflow.sandbox.products import plan_product, render_members
+from insarflow.sandbox.products import parameter_text, plan_product, render_members
 from insarflow.sandbox.scene import SUBSIDENCE_M_PER_YEAR, WAVELENGTH_M
 from insarflow.sandbox.truth import write_truth
 
@@ -207,6 +207,8 @@ def test_gamma_products_have_errors_but_no_connected_components(tmp_path: Path) 
             (unw - _truth_phase(tmp_path / "truth", profile, first, second)) / 2 / np.pi
         )
         coherent = (unw != 0) & (corr > 0.3)
+        # GAMMA keeps the wrapped phase at its reference point: whole cycles off everywhere.
+        cycles -= np.median(cycles[coherent])
         with_errors += int((coherent & (cycles != 0)).sum() > 0.02 * coherent.sum())
     assert 1 <= with_errors <= 8
 
@@ -216,7 +218,7 @@ def test_baselines_of_a_year_of_12_day_pairs_stay_in_the_orbital_tube() -> None:
         plan = plan_product(
             "job", "INSAR_GAMMA", insar_job(slc(first), slc(second))["job_parameters"], PROCESSED
         )
-        return float(_parameters_text(plan.parameter_text)["Baseline"])
+        return float(_parameters_text(parameter_text(plan))["Baseline"])
 
     days = YEAR_OF_DATES
     consecutive = [baseline(a, b) for a, b in itertools.pairwise(days)]

@@ -42,7 +42,6 @@ from insarflow.sandbox.scene import (
     coverage_window,
     frame_grid,
     interferogram,
-    pair_phase,
     perpendicular_baseline,
     reference_pixel,
     stable_seed,
@@ -94,7 +93,6 @@ class ProductPlan:
     secondary: tuple[Scene | Burst, ...]
     job_parameters: dict[str, Any] = field(hash=False, compare=False)
     processing_time: datetime = field(compare=False)
-    parameter_text: str = field(default="", compare=False)
     facts: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @property
@@ -125,7 +123,7 @@ class ProductPlan:
             )
         for suffix in self.browse:
             sizes[self.arcname(suffix, "png")] = measured_png_size(width, height)
-        sizes[self.arcname("", "txt")] = len(self.parameter_text.encode())
+        sizes[self.arcname("", "txt")] = len(parameter_text(self).encode())
         sizes[self.arcname("", "README.md.txt")] = len(readme_text(self).encode())
         return sizes
 
@@ -165,14 +163,25 @@ def plan_product(
     }[job_type]
     plan = planner(job_id, job_parameters, processing_time)
     if plan.job_type == "RTC_GAMMA":
-        return dataclasses.replace(plan, parameter_text=rtc_parameter_text(plan))
-    facts = _interferogram_facts(plan)
-    text = (
-        gamma_parameter_text(plan, facts)
-        if plan.job_type == "INSAR_GAMMA"
-        else isce_parameter_text(plan, facts)
-    )
-    return dataclasses.replace(plan, parameter_text=text, facts=facts)
+        return plan
+    return dataclasses.replace(plan, facts=_interferogram_facts(plan))
+
+
+def parameter_text(plan: ProductPlan, reference_phase: float = 0.0) -> str:
+    """The product's ``<name>.txt``. Its length does not depend on ``reference_phase`` (a wrapped
+    phase, written with a fixed width), so the zip size is known before the phase is computed."""
+    if plan.job_type == "RTC_GAMMA":
+        return rtc_parameter_text(plan)
+    if plan.job_type == "INSAR_GAMMA":
+        return gamma_parameter_text(plan, {**plan.facts, "reference_phase": reference_phase})
+    return isce_parameter_text(plan, plan.facts)
+
+
+def _fixed_width_phase(value: float) -> str:
+    """A phase in [-pi, pi] as 8 characters: 3.141593, -3.14159."""
+    if not -math.pi - 1e-6 <= value <= math.pi + 1e-6:
+        raise ValueError(f"reference phase {value} is not wrapped")
+    return f"{value:.6f}" if value >= 0 else f"{value:.5f}"
 
 
 def _acquisition_window(frame: Grid, moment: datetime) -> Window:
@@ -463,6 +472,19 @@ def _date_seeded(name: str, low: float, high: float) -> float:
     return low + (stable_seed("value", name) % 1_000_000) / 1_000_000 * (high - low)
 
 
+@functools.lru_cache(maxsize=8192)
+def _reference_coordinates(frame: Grid, window: Window, row: int, col: int) -> dict[str, float]:
+    grid = frame.window(window)
+    x, y = grid.map_coordinates(row, col)
+    lons, lats = grid.lon_lat(np.array([x]), np.array([y]))
+    return {
+        "reference_x": x,
+        "reference_y": y,
+        "reference_lon": float(lons[0]),
+        "reference_lat": float(lats[0]),
+    }
+
+
 def _interferogram_facts(plan: ProductPlan) -> dict[str, Any]:
     """What the parameter file says about a pair, known before the product is rendered."""
     first_time = min(item.start for item in plan.reference)
@@ -478,22 +500,11 @@ def _interferogram_facts(plan: ProductPlan) -> dict[str, Any]:
         "reference_col": col,
     }
     if plan.job_type == "INSAR_GAMMA":
-        phase, _ = pair_phase(plan.frame, first_time, second_time)
-        x, y = plan.grid.map_coordinates(row, col)
-        lons, lats = plan.grid.lon_lat(np.array([x]), np.array([y]))
-        facts.update(
-            reference_phase=float(
-                np.float32(phase[plan.window.row0 + row, plan.window.col0 + col])
-            ),
-            reference_x=x,
-            reference_y=y,
-            reference_lon=float(lons[0]),
-            reference_lat=float(lats[0]),
-        )
+        facts.update(_reference_coordinates(plan.frame, plan.window, row, col))
     return facts
 
 
-def _render_interferogram(plan: ProductPlan) -> dict[str, np.ndarray]:
+def _render_interferogram(plan: ProductPlan) -> tuple[dict[str, np.ndarray], float]:
     facts = plan.facts
     ascending = facts["ascending"]
     ifg = interferogram(
@@ -503,6 +514,8 @@ def _render_interferogram(plan: ProductPlan) -> dict[str, np.ndarray]:
         facts["secondary_time"],
         apply_water_mask=bool(plan.job_parameters["apply_water_mask"]),
         heading_deg=facts["heading"],
+        # GAMMA's mcf keeps the wrapped phase at its reference point; SNAPHU (ISCE2) does not.
+        wrapped_at_reference=plan.job_type == "INSAR_GAMMA",
     )
     if ifg.reference_pixel != (facts["reference_row"], facts["reference_col"]):
         raise RuntimeError(f"{plan.name}: the reference point moved between planning and render")
@@ -542,7 +555,8 @@ def _render_interferogram(plan: ProductPlan) -> dict[str, np.ndarray]:
         layers["wrapped_phase_rdr"] = flip(ifg.corr * np.exp(1j * ifg.wrapped_phase)).astype(
             np.complex64
         )
-    return layers
+    row, col = ifg.reference_pixel
+    return layers, float(ifg.unw_phase[row, col])
 
 
 def _geometry_values(plan: ProductPlan, facts: dict[str, Any]) -> dict[str, float]:
@@ -608,7 +622,7 @@ def gamma_parameter_text(plan: ProductPlan, facts: dict[str, Any]) -> str:
         ("DEM source", "GLO-30"),
         ("DEM resolution (m)", resolution * 2),
         ("Unwrapping type", "mcf"),
-        ("Phase at reference point", round(facts["reference_phase"], 6)),
+        ("Phase at reference point", _fixed_width_phase(facts["reference_phase"])),
         (
             "Azimuth line of the reference point in SAR space",
             facts["reference_row"] * azimuth_looks,
@@ -751,10 +765,12 @@ def render_members(plan: ProductPlan) -> dict[str, bytes]:
                 named[raster.layer] = layers.get(raster.layer, layers["crosspol"])
         valid = layers["ls_map"] == 1
         browse_layers = {"copol": layers["copol"]}
+        text = parameter_text(plan)
     else:
-        named = _render_interferogram(plan)
+        named, reference_phase = _render_interferogram(plan)
         valid = named["corr"] != 0
         browse_layers = named
+        text = parameter_text(plan, reference_phase)
     members: dict[str, bytes] = {f"{plan.name}/": b""}
     for raster in plan.rasters:
         members[plan.arcname(f"_{raster.layer}", "tif")] = geotiff_bytes(
@@ -762,7 +778,7 @@ def render_members(plan: ProductPlan) -> dict[str, bytes]:
         )
     for suffix in plan.browse:
         members[plan.arcname(suffix, "png")] = _browse_png(suffix, browse_layers, valid)
-    members[plan.arcname("", "txt")] = plan.parameter_text.encode()
+    members[plan.arcname("", "txt")] = text.encode()
     members[plan.arcname("", "README.md.txt")] = readme_text(plan).encode()
     return members
 

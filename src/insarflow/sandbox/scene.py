@@ -23,25 +23,35 @@ Signal
     acquisition ``t`` (a delay lengthens the path, which reads as motion away from the sensor).
 
 Amplitudes (realistic Sentinel-1 values; not tuned to make any stage look good)
-    Turbulent troposphere: a power-law (fractal) screen per acquisition whose 2-D power spectrum
-        falls as k^(-8/3), the Kolmogorov regime in Hanssen (2001), *Radar Interferometry*, ch. 4,
-        so it is correlated over kilometres. Its standard deviation over the frame is drawn per
-        date between 5 and 10 mm of LOS delay (``TURBULENT_STD_RANGE_M``), matching Emardson et al.
-        (2003, JGR 108(B5)): sigma(L) ~ 2.5 mm * (L/km)^0.5 of zenith delay difference, i.e. ~5.6 mm
-        zenith and ~7 mm LOS over the frame's ~5-8 km.
+    Turbulent troposphere: per acquisition, a power-law (fractal) screen of LOS delay whose 2-D
+        power spectrum falls as k^(-11/3) below 2 km and k^(-8/3) above, the regimes Hanssen (2001,
+        *Radar Interferometry*, sec. 4.7) found in interferograms (1-D slopes -8/3 and -5/3), so it
+        is correlated over kilometres. Its standard deviation over the frame is drawn per date
+        between 5 and 10 mm (``TURBULENT_STD_RANGE_M``). Measured on the 80 m frame: the rms
+        difference between two points is ~7 mm at 1 km and ~11 mm at 4 km per date (~9 and ~15 mm
+        in a 12-day interferogram). That is the humid, rough end of the range: Emardson et al.
+        (2003, JGR 108(B5), 2231) fit sigma ~ 2.5 mm * (L/km)^0.5 + 4.8 mm/km * dH of zenith delay
+        per interferogram for southern California (~3 mm at 1 km, ~6 mm at 4 km in Sentinel-1's
+        LOS), a dry climate.
     Stratified troposphere: a per-date delay/height slope drawn from N(0, 10 mm/km) (LOS) times the
-        height above the frame's mean; this is the order of the acquisition-to-acquisition
-        variations reported by Doin et al. (2009, J. Appl. Geophys. 69) (``STRATIFIED_STD_M_PER_M``).
+        height above the frame's mean (``STRATIFIED_STD_M_PER_M``): ~14 mm/km per interferogram,
+        the order of the acquisition-to-acquisition variations in Doin et al. (2009, J. Appl.
+        Geophys. 69) and of Emardson's height term. The frame's relief is ~300 m.
     Decorrelation noise: per pair and pixel, the Cramer-Rao phase standard deviation
         sqrt(1 - g^2) / (g * sqrt(2 * L)) (Rodriguez & Martin 1992; Hanssen 2001, sec. 4.2) with
-        coherence g decaying with the temporal baseline (0.35 + 0.55 exp(-days/45)) and L a quarter
-        of the looks (20x4 -> 20 independent looks), capped at 1.2 rad.
+        coherence g decaying with the temporal baseline (0.35 + 0.55 exp(-days/45), times a land
+        texture of 0.8-1.0; water ~0.1) and L a quarter of the looks (20x4 -> 20 independent
+        looks), capped at 1.2 rad: ~0.15 rad (0.7 mm) on a 12-day pair, ~0.5 rad on a year.
     Unwrapping errors: ``UNWRAP_ERROR_SHARE`` (25 %) of the interferograms, chosen by hash, carry a
         2*pi*k (k = +-1, +-2) error in an elliptical patch of 5-12 % of the product (never holding
-        the reference point). Burst products label that patch as its own connected component.
+        the reference point). Burst products label that patch as its own connected component
+        (``conncomp`` 2; 1 = the rest, 0 = not unwrapped). Patches are 300-900 px at 80 m, below
+        MintPy's default ``unwrapError.connCompMinArea`` (2500 px), so bridging needs it lowered.
     Orbital tube: each acquisition sits at a perpendicular position of a slow 40 m annual drift plus
         +-55 m jitter, so 12-day baselines stay within +-120 m and all within ~+-190 m
         (Sentinel-1's tube is ~100 m RMS; baselines of a network add up).
+    Deformation: a Gaussian bowl (sigma 900 m) subsiding 50 mm/yr at its centre, ~39 mm/yr in LOS
+        (incidence ~38 deg); the truth export (``insarflow.sandbox.truth``) writes it.
 
 Everything is derived from hashes of names, so the same job always gives the same bytes.
 """
@@ -63,7 +73,11 @@ SUBSIDENCE_M_PER_YEAR = 0.05  # peak vertical rate of the bowl
 FRAME_EXTENT_M = 7680.0
 MAX_FRAME_SIZE = 160
 TURBULENT_STD_RANGE_M = (0.005, 0.010)
-TURBULENCE_SPECTRAL_EXPONENT = 8.0 / 3.0
+# 2-D spectral exponents of the turbulent delay (Hanssen 2001, sec. 4.7: 1-D slopes -8/3 below
+# ~2 km, where turbulence is three-dimensional, and -5/3 above, up to a few tens of km).
+TURBULENCE_EXPONENT_SHORT = 11.0 / 3.0
+TURBULENCE_EXPONENT_LONG = 8.0 / 3.0
+TURBULENCE_BREAK_M = 2000.0
 STRATIFIED_STD_M_PER_M = 0.010 / 1000.0
 UNWRAP_ERROR_SHARE = 0.25
 ORBIT_DRIFT_M = 40.0
@@ -187,11 +201,17 @@ def frame_grid(frame_key: str, pixel: float) -> Grid:
     )
 
 
+def unit_values(count: int, *parts: object) -> list[float]:
+    """``count`` (<= 8) numbers in [0, 1) from strings, cheaper than a seeded generator."""
+    digest = hashlib.sha256("|".join(str(part) for part in parts).encode()).digest()
+    return [int.from_bytes(digest[4 * i : 4 * i + 4], "little") / 2**32 for i in range(count)]
+
+
+@functools.lru_cache(maxsize=8192)
 def coverage_window(frame: Grid, key: str) -> Window:
     """The part of a frame one acquisition (or one burst set) covers: the along-track ends move
     with the frame timing by up to an eighth of the frame, the swath edges by up to a sixteenth."""
-    rng = np.random.default_rng(stable_seed("coverage", frame.identity, key))
-    top, bottom, left, right = rng.uniform(0.0, 1.0, size=4)
+    top, bottom, left, right = unit_values(4, "coverage", frame.identity, key)
     along, across = frame.height // 8, frame.width // 16
     top_px, bottom_px = int(top * (along + 1)), int(bottom * (along + 1))
     left_px, right_px = int(left * (across + 1)), int(right * (across + 1))
@@ -237,13 +257,16 @@ def look_azimuth_rad(heading_deg: float) -> float:
 
 @functools.lru_cache(maxsize=512)
 def _turbulent_delay(frame: Grid, day: str) -> np.ndarray:
-    """Turbulent LOS delay (m) of one acquisition over the frame: a k^(-8/3) power-law screen."""
+    """Turbulent LOS delay (m) of one acquisition over the frame: a power-law screen."""
     rng = np.random.default_rng(stable_seed("troposphere", frame.identity, frame.pixel, day))
     size = 2 * max(frame.height, frame.width)  # padded, so the screen does not wrap around
     kx = np.fft.fftfreq(size, d=frame.pixel)
     k = np.hypot(*np.meshgrid(kx, kx))
     k[0, 0] = np.inf  # no mean
-    amplitude = k ** (-TURBULENCE_SPECTRAL_EXPONENT / 2)
+    k_break = 1.0 / TURBULENCE_BREAK_M
+    # Power k^-beta, continuous at the break: amplitudes are its square root.
+    exponent = np.where(k > k_break, TURBULENCE_EXPONENT_SHORT, TURBULENCE_EXPONENT_LONG)
+    amplitude = (k / k_break) ** (-exponent / 2)
     spectrum = (rng.normal(size=(size, size)) + 1j * rng.normal(size=(size, size))) * amplitude
     screen = np.fft.ifft2(spectrum).real[: frame.height, : frame.width]
     screen = (screen - screen.mean()) / screen.std()
@@ -319,6 +342,7 @@ def looks_of(pixel: float) -> int:
     return max(1, round(5 * (pixel / 20.0) ** 2))
 
 
+@functools.lru_cache(maxsize=8192)
 def reference_pixel(frame: Grid, window: Window) -> tuple[int, int]:
     """The unwrapping reference point: the most coherent land pixel of the window (long-term
     coherence, so it is known before the pair is processed; first one on ties)."""
@@ -424,8 +448,12 @@ def interferogram(
     secondary_time: datetime,
     apply_water_mask: bool,
     heading_deg: float,
+    wrapped_at_reference: bool = False,
 ) -> Interferogram:
-    """Model the interferogram of two acquisitions of a frame, cut to the product's window."""
+    """Model the interferogram of two acquisitions of a frame, cut to the product's window.
+
+    With ``wrapped_at_reference`` (GAMMA's mcf), whole cycles are removed so that the unwrapped
+    phase at the reference point equals its wrapped phase; otherwise the phase is absolute."""
     model = scene_model(frame)
     rows, cols = window.slices
     phase_frame, corr_frame = pair_phase(frame, reference_time, secondary_time)
@@ -434,6 +462,8 @@ def interferogram(
     inc_ell, x = model.inc_ell[rows, cols], model.x[rows, cols]
     reference = reference_pixel(frame, window)
     error = unwrapping_error(frame, window, reference_time, secondary_time, reference)
+    if wrapped_at_reference:
+        phase = phase - 2 * math.pi * round(float(phase[reference]) / (2 * math.pi))
     unwrapped = phase + (2 * math.pi * error.cycles * error.patch if error else 0.0)
     unwrapped_valid = valid & ~water if apply_water_mask else valid
 
