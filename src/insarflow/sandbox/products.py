@@ -7,8 +7,9 @@ the layers the job options select, browse PNGs, the ``Key: value`` parameter fil
 A job's ``files[].size`` is reported before anybody downloads it (listing 10,000 jobs must not render
 10,000 products), so the size is fixed when the job is planned: members are stored uncompressed,
 GeoTIFF and PNG sizes (PNGs are written with zlib level 0, so their size depends on the shape only)
-are measured once per raster shape, and the parameter file is written at planning time (its
-reference point is chosen from the long-term coherence and its phase computed from the scene model).
+are measured once per raster shape, and the parameter file's length is known at planning time (its
+reference point is chosen from the long-term coherence; the phase there is a wrapped phase, as
+GAMMA's mcf keeps it, written with a fixed width).
 The zip is a plain one, as HyP3 serves it: no comment, so its end-of-central-directory record is
 the last 22 bytes, and the announced size is its real size. The bytes are deterministic per job.
 """
