@@ -230,7 +230,6 @@ def test_plan_and_dry_run_spend_nothing(tmp_path: Path, workdir: Workdir) -> Non
         # Submitted but not downloaded, expiring in 2 days: the status says so.
         workdir.snakemake("hyp3_submit")
         time.sleep(2.5)
-        pid = int(pid_file(state).read_text())
         status = workdir.snakemake("hyp3_status")
         assert "total credits spent: 20" in output(status)
         assert "2 product(s) not downloaded yet expire within 3 days" in output(status)
