@@ -9,7 +9,7 @@ sandbox process on loopback, then prints:
 - total API requests, downloads,
 - how soon each download starts after its job succeeded (median, p90, max), and how many
   split into polling (success -> end of the round that saw it) and scheduling (round end ->
-  download start); and how many download slot-seconds (``hyp3.max_workers`` slots) sat idle
+  download start); and how many download slot-seconds (``hyp3.max_downloads`` slots) sat idle
   while a product known to have succeeded waited: when every job succeeds at the same
   moment, later downloads must queue for a slot, and the idle share shows the scheduling
   overhead between downloads;
@@ -122,7 +122,7 @@ def main() -> None:
         help="jobs take up to this many seconds longer (spread by job id); 0: all alike",
     )
     parser.add_argument("--poll-interval", type=float, default=2)
-    parser.add_argument("--max-workers", type=int, default=4, help="hyp3.max_workers")
+    parser.add_argument("--max-workers", type=int, default=4, help="hyp3.max_downloads")
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
 
@@ -152,7 +152,7 @@ def main() -> None:
                     "api_url": sandbox.url,
                     "submission_chunk_size": args.chunk,
                     "poll_interval": args.poll_interval,
-                    "max_workers": args.max_workers,
+                    "max_downloads": args.max_workers,
                     "include_dem": False,
                     "include_look_vectors": False,
                     "include_inc_map": False,

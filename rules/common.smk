@@ -3,7 +3,7 @@ import sys
 from snakemake.utils import validate
 
 from insarflow import paths
-from insarflow.config import check_config, load_schema, select_pairs
+from insarflow.config import apply_renamed_keys, check_config, load_schema, select_pairs
 from insarflow.errors import UserError
 from insarflow.hyp3.credentials import load_accounts
 from insarflow.hyp3.jobs import HYP3_JOB_OPTIONS, options_label
@@ -12,6 +12,9 @@ from insarflow.hyp3.sandbox_process import acquire_sandbox, release_sandbox
 
 SCHEMA = "../config/schemas/config.schema.yaml"
 MIN_REAL_POLL_INTERVAL_S = 30
+
+for notice in apply_renamed_keys(config):
+    logger.warning(notice)
 
 try:
     # One readable line per problem first; then snakemake's validate fills the defaults.

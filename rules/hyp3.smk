@@ -8,7 +8,7 @@
 if "hyp3_api" not in workflow.global_resources:
     workflow.register_resource("hyp3_api", config["hyp3"]["api_concurrency"])
 if "hyp3_downloads" not in workflow.global_resources:
-    workflow.register_resource("hyp3_downloads", config["hyp3"]["max_workers"])
+    workflow.register_resource("hyp3_downloads", config["hyp3"]["max_downloads"])
 
 
 onstart:
@@ -78,7 +78,6 @@ rule hyp3_download:
     log:
         paths.HYP3_DOWNLOAD_LOG,
     priority: 10
-    retries: 2
     localrule: True
     conda:
         "../envs/insarflow.yaml"

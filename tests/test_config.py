@@ -435,3 +435,17 @@ def test_scene_list_errors_name_the_file_and_line(tmp_path):
     config = _filled(tmp_path, pairs=None, scenes=scenes)
     with pytest.raises(UserError, match=rf"^{re.escape(scenes)}:3: 'nonsense' is not a Sentinel"):
         select_pairs(config)
+
+
+def test_a_renamed_key_keeps_working_with_a_notice() -> None:
+    from insarflow.config import apply_renamed_keys
+
+    config = {"hyp3": {"max_workers": 8}}
+    notices = apply_renamed_keys(config)
+    assert config == {"hyp3": {"max_downloads": 8}}
+    assert notices == [
+        "insarflow: hyp3.max_workers is deprecated and will be removed; "
+        "it is now hyp3.max_downloads (same meaning)"
+    ]
+    check_config(config, SCHEMA)
+    assert apply_renamed_keys({"hyp3": {"max_downloads": 2}}) == []

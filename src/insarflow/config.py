@@ -64,6 +64,24 @@ def _describe(error: ValidationError) -> str:
     return f"{key} = {value!r}: {error.message}"
 
 
+# Keys renamed in this release: old name -> new name. The old one keeps working for a release.
+RENAMED_KEYS = {("hyp3", "max_workers"): ("hyp3", "max_downloads")}
+
+
+def apply_renamed_keys(config: dict[str, Any]) -> list[str]:
+    """Move values of renamed keys to their new names; one deprecation notice per key used."""
+    notices = []
+    for (section, old), (_, new) in RENAMED_KEYS.items():
+        block = config.get(section)
+        if isinstance(block, dict) and old in block:
+            block[new] = block.pop(old)
+            notices.append(
+                f"insarflow: {section}.{old} is deprecated and will be removed; "
+                f"it is now {section}.{new} (same meaning)"
+            )
+    return notices
+
+
 def check_config(config: Mapping[str, Any], schema: Mapping[str, Any] | None = None) -> None:
     """Raise UserError with one line per problem (key, bad value, what is allowed)."""
     schema = schema if schema is not None else load_schema()

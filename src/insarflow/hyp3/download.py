@@ -114,32 +114,35 @@ def _fetch_once(
 def download_file(
     url: str, destination: Path, expected_size: int | None, timeout: float = 60.0
 ) -> Path:
-    """Fetch ``url`` to ``destination`` with resume, verification and an atomic rename."""
+    """Fetch ``url`` to ``destination`` with resume, verification and an atomic rename.
+
+    The one retry layer for a product file: an interrupted transfer resumes (HTTP Range), and
+    bytes that fail verification are discarded and fetched again, within one budget of
+    ``DOWNLOAD_ATTEMPTS`` tries with exponential backoff.
+    """
     destination.parent.mkdir(parents=True, exist_ok=True)
     part = destination.with_name(destination.name + ".part")
     session = requests.Session()
-    fetch = retry(
-        retry=retry_if_exception_type(_Incomplete),
-        wait=wait_random_exponential(multiplier=0.5, max=30),
-        stop=stop_after_attempt(DOWNLOAD_ATTEMPTS),
-        before_sleep=before_sleep_log(log, logging.WARNING),
-        reraise=True,
-    )(_fetch_once)
-    for _ in range(2):
-        try:
-            fetch(session, url, part, expected_size, timeout)
-        except _Incomplete as error:
-            raise DownloadError(f"{url}: {error} after {DOWNLOAD_ATTEMPTS} attempts") from None
+
+    def fetch_and_verify() -> None:
+        _fetch_once(session, url, part, expected_size, timeout)
         problem = verify_zip(part, expected_size, folder=Path(destination.name).stem)
-        if problem is None:
-            os.replace(part, destination)
-            return destination
-        # Resumed bytes that do not verify: start over once from scratch.
-        log.warning(
-            "%s failed verification (%s); downloading again from the start", part.name, problem
-        )
-        part.unlink(missing_ok=True)
-    raise DownloadError(f"{url}: downloaded file failed verification twice ({problem})")
+        if problem is not None:
+            part.unlink(missing_ok=True)
+            raise _Incomplete(f"failed verification ({problem}); starting over")
+
+    try:
+        retry(
+            retry=retry_if_exception_type(_Incomplete),
+            wait=wait_random_exponential(multiplier=0.5, max=30),
+            stop=stop_after_attempt(DOWNLOAD_ATTEMPTS),
+            before_sleep=before_sleep_log(log, logging.WARNING),
+            reraise=True,
+        )(fetch_and_verify)()
+    except _Incomplete as error:
+        raise DownloadError(f"{url}: {error} after {DOWNLOAD_ATTEMPTS} attempts") from None
+    os.replace(part, destination)
+    return destination
 
 
 def fetch_product(

@@ -15,20 +15,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from insarflow.files import write_json_atomic
 from insarflow.hyp3.credentials import load_accounts
 from insarflow.hyp3.download import fetch_product
 from insarflow.hyp3.insarhub import import_insarhub_jobs
 from insarflow.hyp3.jobs import JobSpec, build_job, job_cost
 from insarflow.hyp3.ledger import Ledger
 from insarflow.hyp3.rounds import read_round, settled_before
-from insarflow.hyp3.sandbox_process import resolve_api_url
+from insarflow.hyp3.sandbox_process import sandbox_url
 from insarflow.hyp3.submit import Submitter
 from insarflow.hyp3.watch import (
     PairFailed,
     StatusBoard,
     job_record,
     poll_until_any_succeeds,
-    write_json_atomic,
 )
 from insarflow.pairs import Pair, make_pair
 from insarflow.paths import VERIFIED_MANIFEST, Hyp3State
@@ -47,15 +47,19 @@ def effective_poll_interval(settings: Mapping[str, Any]) -> float:
     return float(settings["poll_interval"])
 
 
-class Hyp3Session:
-    """Accounts, ledger, submitter and status board for one workflow step."""
+class Hyp3Context:
+    """What one workflow step needs to talk to HyP3: accounts, ledger, submitter, status board."""
 
     def __init__(self, settings: Mapping[str, Any], state: Hyp3State | None = None) -> None:
         self.settings = settings
         self.state = state or Hyp3State()
         sandbox = settings["api_url"] == "sandbox"
         self.accounts = load_accounts(settings["credentials_file"], sandbox=sandbox)
-        self.api_url = resolve_api_url(settings["api_url"], settings["sandbox"])
+        self.api_url = (
+            sandbox_url(settings["sandbox"]["state_dir"])
+            if sandbox
+            else settings["api_url"].rstrip("/")
+        )
         self.ledger = Ledger(self.state.ledger)
         self.submitter = Submitter(
             self.api_url,
@@ -87,15 +91,15 @@ def submit(
     submission: Path,
 ) -> None:
     """Submit every pair that has no job yet; write one job record per pair and the index."""
-    session = Hyp3Session(settings)
-    specs = [session.spec(pair) for pair in pairs]
+    context = Hyp3Context(settings)
+    specs = [context.spec(pair) for pair in pairs]
     if settings["import_insarhub_jobs"]:
-        with session.ledger.locked():
+        with context.ledger.locked():
             import_insarhub_jobs(
-                Path(settings["import_insarhub_jobs"]), specs, session.ledger, session.submitter
+                Path(settings["import_insarhub_jobs"]), specs, context.ledger, context.submitter
             )
-    session.submitter.submit_missing(specs)
-    states = session.ledger.state()
+    context.submitter.submit_missing(specs)
+    states = context.ledger.state()
     for spec in specs:
         attempt = states[spec.key].current_job
         assert attempt is not None  # submit_missing returned, so every key has a job
@@ -109,23 +113,23 @@ def submit(
 
 def plan(settings: Mapping[str, Any], pairs: Sequence[Pair], options: str) -> str:
     """What a run would submit and what it would cost; submits nothing."""
-    session = Hyp3Session(settings)
-    states = session.ledger.state()
-    specs = [session.spec(pair) for pair in pairs]
+    context = Hyp3Context(settings)
+    states = context.ledger.state()
+    specs = [context.spec(pair) for pair in pairs]
     have = [s for s in specs if s.key in states and states[s.key].current_job is not None]
     unresolved = [s for s in specs if s.key in states and states[s.key].ambiguous and s not in have]
     new = [s for s in specs if s not in have and s not in unresolved]
     lines = [
-        f"HyP3 plan for {options} at {session.api_url}: {len(specs)} pair(s); "
+        f"HyP3 plan for {options} at {context.api_url}: {len(specs)} pair(s); "
         f"{len(have)} already have a job, {len(new)} new"
         + (
             f", {len(unresolved)} with an unanswered submission (looked up by name first)"
             if unresolved
             else ""
         ),
-        session.submitter.cost_line(new),
+        context.submitter.cost_line(new),
     ]
-    costs = session.submitter.costs()
+    costs = context.submitter.costs()
     lines += [f"  {s.pair_id}  {s.name}  {job_cost(costs, s):g} credits" for s in new]
     return "\n".join(lines)
 
@@ -215,11 +219,11 @@ def watch_round(
     products_dir: Path,
 ) -> None:
     """One polling round: wait until some unsettled pairs' jobs succeeded; record them."""
-    session = Hyp3Session(settings)
+    context = Hyp3Context(settings)
     settled = settled_before(previous)
     pairs = json.loads(Path(submission).read_text())
     specs = [
-        session.spec(make_pair(*names))
+        context.spec(make_pair(*names))
         for pair_id, names in pairs.items()
         if pair_id not in settled
     ]
@@ -231,9 +235,9 @@ def watch_round(
     products_dir = Path(products_dir)
     progress = RoundProgress(
         options,
-        [session.spec(make_pair(*names)) for names in pairs.values()],
+        [context.spec(make_pair(*names)) for names in pairs.values()],
         len(settled & set(pairs)),
-        session.ledger,
+        context.ledger,
         products_dir,
         len(pairs),
     )
@@ -243,14 +247,14 @@ def watch_round(
         expiration = job.get("expiration_time")
         if expiration is None or datetime.fromisoformat(expiration) > datetime.now(UTC):
             return None
-        if _cached(session.state, job, products_dir / spec.pair_id):
+        if _cached(context.state, job, products_dir / spec.pair_id):
             return None
         return f"the product of job {job['job_id']} expired on {expiration}"
 
     result = poll_until_any_succeeds(
         specs,
-        session.submitter,
-        session.board,
+        context.submitter,
+        context.board,
         max_resubmits=settings["max_resubmits"],
         timeout=settings["wait_timeout"],
         expired=expired,
@@ -333,9 +337,9 @@ def status(
     Only the configured pairs with the configured options are listed: products of other
     options or of removed pairs stay on disk but are not current.
     """
-    session = Hyp3Session(settings)
-    states = session.ledger.state()
-    specs = [session.spec(pair) for pair in pairs]
+    context = Hyp3Context(settings)
+    states = context.ledger.state()
+    specs = [context.spec(pair) for pair in pairs]
     accounts = sorted(
         {
             attempt.account
@@ -345,7 +349,7 @@ def status(
             if attempt.job_id
         }
     )
-    jobs = session.board.refresh_all(accounts) if accounts else {}
+    jobs = context.board.refresh_all(accounts) if accounts else {}
     rows = []
     now = datetime.now(UTC)
     expiring = []

@@ -70,17 +70,6 @@ def running_url(state_dir: str | Path) -> str | None:
     return url if _alive(pid) and _responds(url) else None
 
 
-def ensure_sandbox(state_dir: str | Path, processing_seconds: float, credits: float) -> str:
-    """Start the sandbox unless one is already serving this state dir; return its URL."""
-    state_dir = Path(state_dir)
-    url = running_url(state_dir)
-    if url:
-        return url
-    state_dir.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(state_dir / "start.lock"), timeout=START_TIMEOUT_S * 2):
-        return running_url(state_dir) or _start(state_dir, processing_seconds, credits)
-
-
 def acquire_sandbox(state_dir: str | Path, processing_seconds: float, credits: float) -> str:
     """Start or join this state dir's sandbox for the calling process; return its URL."""
     state_dir = Path(state_dir)
@@ -174,8 +163,12 @@ def stop_sandbox(state_dir: str | Path) -> bool:
     return True
 
 
-def resolve_api_url(api_url: str, sandbox: dict) -> str:
-    """The HyP3 URL jobs talk to: the configured one, or the sandbox's (started if needed)."""
-    if api_url != "sandbox":
-        return api_url.rstrip("/")
-    return ensure_sandbox(sandbox["state_dir"], sandbox["processing_seconds"], sandbox["credits"])
+def sandbox_url(state_dir: str | Path) -> str:
+    """The URL of the sandbox the workflow run started (jobs never start one themselves)."""
+    url = running_url(state_dir)
+    if url is None:
+        raise UserError(
+            f"the HyP3 sandbox of {state_dir} is not running; run the workflow with snakemake, "
+            "which starts it (hyp3.api_url: sandbox)"
+        )
+    return url

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,13 @@ from typing import Any
 import requests
 from hyp3_sdk import HyP3
 from hyp3_sdk.exceptions import HyP3SDKError
+from tenacity import (
+    Retrying,
+    before_sleep_log,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
 
 from insarflow.errors import ServiceError, UserError
 from insarflow.hyp3.client import ACCESS_URL, HttpRefusal, connect
@@ -229,30 +235,10 @@ class Submitter:
                 "add accounts or credits, or remove pairs"
             )
         queue = list(pending)
-        tries = 0
         while queue:
             account, chunk = self._next_chunk(queue, remaining, costs)
             try:
-                self._post_chunk(account, chunk)
-            except _Retryable as error:
-                tries += 1
-                if tries >= MAX_POST_TRIES:
-                    raise SubmissionError(
-                        f"HyP3 did not accept the jobs after {tries} tries: {error}"
-                    ) from None
-                delay = min(60.0, 2.0**tries) * (0.5 + random.random() / 2)
-                log.warning("submission failed (%s); retrying in %.1f s", error, delay)
-                self._sleep(delay)
-                # Whatever the lookup did not find goes back on the queue with a new attempt number.
-                states = self.ledger.state()
-                unsent = [
-                    planned for planned in chunk if states[planned.spec.key].current_job is None
-                ]
-                queue = [
-                    Planned(planned.spec, _next_attempt(states[planned.spec.key]), planned.reason)
-                    for planned in unsent
-                ] + queue
-                continue
+                self._post_with_retries(account, chunk)
             except _OutOfCredits:
                 remaining[account] = 0.0
                 states = self.ledger.state()
@@ -267,6 +253,37 @@ class Submitter:
                     ) from None
                 continue
             remaining[account] -= sum(job_cost(costs, planned.spec) for planned in chunk)
+
+    def _post_with_retries(self, account: str, chunk: list[Planned]) -> None:
+        """POST one chunk; the one retry layer for POSTs (the HTTP adapter never retries them).
+
+        Before each new try, what the name lookup found is dropped from the chunk and the
+        rest gets a new attempt number, so no job is posted twice.
+        """
+        retrying = Retrying(
+            retry=retry_if_exception_type(_Retryable),
+            wait=wait_random_exponential(multiplier=1, max=60),
+            stop=stop_after_attempt(MAX_POST_TRIES),
+            sleep=self._sleep,
+            before_sleep=before_sleep_log(log, logging.WARNING),
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    if attempt.retry_state.attempt_number > 1:
+                        states = self.ledger.state()
+                        chunk = [
+                            Planned(p.spec, _next_attempt(states[p.spec.key]), p.reason)
+                            for p in chunk
+                            if states[p.spec.key].current_job is None
+                        ]
+                    if chunk:
+                        self._post_chunk(account, chunk)
+        except _Retryable as error:
+            raise SubmissionError(
+                f"HyP3 did not accept the jobs after {MAX_POST_TRIES} tries: {error}"
+            ) from None
 
     def _next_chunk(
         self, queue: list[Planned], remaining: dict[str, float], costs: dict[str, Any]

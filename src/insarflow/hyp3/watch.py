@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -24,6 +23,7 @@ from typing import Any
 from filelock import FileLock
 
 from insarflow.errors import UserError
+from insarflow.files import write_json_atomic
 from insarflow.hyp3.jobs import JobSpec
 from insarflow.hyp3.ledger import Attempt, Ledger
 from insarflow.hyp3.submit import Submitter
@@ -37,17 +37,6 @@ WINDOW_SLACK = timedelta(minutes=10)
 
 class PairFailed(UserError):
     """The pair cannot produce a product in this run; the message says why and what to do."""
-
-
-def write_json_atomic(path: str | Path, data: Any) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w") as handle:
-        json.dump(data, handle, indent=1, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 class StatusBoard:
