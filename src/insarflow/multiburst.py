@@ -359,8 +359,11 @@ def read_burst_granules(
     return found
 
 
-def _table_rows(path: Path) -> list[tuple[int, str, str]]:
-    """(line, reference, secondary) rows of a TSV pair table; UserError naming bad lines."""
+TableRows = tuple[list[tuple[int, str, str]], list[tuple[int, str]]]
+
+
+def _table_rows(path: Path) -> TableRows:
+    """(line, reference, secondary) rows of a TSV pair table, and (line, problem) of bad lines."""
     if not path.is_file():
         raise UserError(f"pair table '{path}' does not exist; set `pairs` to a TSV file")
     lines = [
@@ -378,20 +381,17 @@ def _table_rows(path: Path) -> list[tuple[int, str, str]]:
             "tab-separated columns reference and secondary"
         )
     ref_col, sec_col = header.index("reference"), header.index("secondary")
-    rows, problems = [], []
+    rows: list[tuple[int, str, str]] = []
+    bad: list[tuple[int, str]] = []
     for number, text in lines[1:]:
         cells = [cell.strip() for cell in next(csv.reader([text], delimiter="\t"))]
         if len(cells) <= max(ref_col, sec_col) or not cells[ref_col] or not cells[sec_col]:
-            problems.append(
-                f"{path}:{number}: expected {len(header)} tab-separated columns, got {cells}"
-            )
+            bad.append((number, f"expected {len(header)} tab-separated columns, got {cells}"))
             continue
         rows.append((number, cells[ref_col], cells[sec_col]))
-    if problems:
-        raise UserError("\n".join(problems))
-    if not rows:
+    if not rows and not bad:
         raise UserError(f"pair table '{path}' has a header but no pairs")
-    return rows
+    return rows, bad
 
 
 def read_multi_burst_pairs(
@@ -407,35 +407,60 @@ def read_multi_burst_pairs(
             f"config: multi_burst.granules is empty; hyp3.job_type {JOB_TYPE} needs a text file "
             "with one burst granule name per line"
         )
-    ids = parse_burst_ids(burst_ids)
-    granules = read_burst_granules(granules_path, ids)
+    # The three inputs' own problems together, then (once they are sound) each row's.
     problems: list[str] = []
+    ids: list[BurstId] = []
+    granules: dict[tuple[BurstId, str], ListedBurst] = {}
+    rows: list[tuple[int, str, str]] = []
+    row_problems: list[tuple[int, str]] = []  # (line, problem), reported in line order
+    try:
+        ids = parse_burst_ids(burst_ids)
+    except UserError as error:
+        problems.extend(str(error).splitlines())
+    try:
+        granules = read_burst_granules(granules_path, ids)
+    except UserError as error:
+        problems.extend(str(error).splitlines())
+    try:
+        rows, row_problems = _table_rows(pairs_path)
+    except UserError as error:
+        problems.extend(str(error).splitlines())
+    if problems:
+        raise UserError("\n".join(problems))
     pairs: list[MultiBurstPair] = []
     seen: dict[tuple[str, str], int] = {}
-    for number, first, second in _table_rows(pairs_path):
-        where = f"{pairs_path}:{number}"
+    for number, first, second in rows:
         bad = [value for value in (first, second) if not DATE_PATTERN.match(value)]
         if bad:
-            problems.append(
-                f"{where}: {bad[0]!r} is not a date; a multi-burst pair table holds dates YYYYMMDD "
-                "(the bursts come from multi_burst.burst_ids)"
+            row_problems.append(
+                (
+                    number,
+                    f"{bad[0]!r} is not a date; a multi-burst pair table holds dates YYYYMMDD "
+                    "(the bursts come from multi_burst.burst_ids)",
+                )
             )
             continue
         try:
             dates = [datetime.strptime(value, "%Y%m%d") for value in (first, second)]
         except ValueError:
-            problems.append(f"{where}: {first} or {second} is not a calendar date (YYYYMMDD)")
+            row_problems.append((number, f"{first} or {second} is not a calendar date (YYYYMMDD)"))
             continue
         if dates[0] >= dates[1]:
-            problems.append(
-                f"{where}: reference {first} is not older than secondary {second}; "
-                "put the older date in the reference column"
+            row_problems.append(
+                (
+                    number,
+                    f"reference {first} is not older than secondary {second}; "
+                    "put the older date in the reference column",
+                )
             )
             continue
         if (first, second) in seen:
-            problems.append(
-                f"{where}: duplicate of the pair on line {seen[(first, second)]} ({first}, {second}); "
-                "each pair may appear once"
+            row_problems.append(
+                (
+                    number,
+                    f"duplicate of the pair on line {seen[(first, second)]} ({first}, {second}); "
+                    "each pair may appear once",
+                )
             )
             continue
         seen[(first, second)] = number
@@ -446,20 +471,25 @@ def read_multi_burst_pairs(
             if (burst, date) not in granules
         ]
         if missing:
-            problems.append(
-                f"{where}: {Path(granules_path)} has no granule of {', '.join(missing)}; every burst "
-                "id needs a granule on both dates"
+            row_problems.append(
+                (
+                    number,
+                    f"{Path(granules_path)} has no granule of {', '.join(missing)}; every burst "
+                    "id needs a granule on both dates",
+                )
             )
             continue
         reference = [granules[(burst, first)].scene.name for burst in ids]
         secondary = [granules[(burst, second)].scene.name for burst in ids]
         rule_problems = job_problems(reference, secondary)
         if rule_problems:
-            problems.extend(f"{where}: {problem}" for problem in rule_problems)
+            for problem in rule_problems:
+                row_problems.append((number, problem))
             continue
         pairs.append(make_multi_burst_pair(reference, secondary))
-    if problems:
-        raise UserError("\n".join(problems))
+    if row_problems:
+        row_problems.sort(key=lambda item: item[0])
+        raise UserError("\n".join(f"{pairs_path}:{n}: {problem}" for n, problem in row_problems))
     return pairs
 
 
