@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from insarflow.config import select_pairs
 from insarflow.errors import UserError
 from insarflow.hyp3.jobs import build_job, job_cost, options_label
 from insarflow.multiburst import job_problems, read_multi_burst_pairs, track_of_burst
@@ -281,3 +282,26 @@ def test_granule_list_problems_name_their_lines(inputs: Inputs) -> None:
         f"{inputs.granules}:11: {again} is a second granule of burst 064_136231_IW2 on 20200604 "
         f"(line 1: {granules[0]}); list one per burst and date",
     ]
+
+
+def test_the_config_must_name_a_pair_table_and_a_granule_list(inputs: Inputs) -> None:
+    inputs.write(["20200604\t20200616"], stack())
+    config = {
+        "processor": "hyp3",
+        "pairs": str(inputs.pairs),
+        "multi_burst": {"burst_ids": IDS, "granules": str(inputs.granules)},
+        "hyp3": {"job_type": "INSAR_ISCE_MULTI_BURST"},
+    }
+    assert [pair.pair_id for pair in select_pairs(config)] == ["064_136231s2n03_20200604_20200616"]
+    with pytest.raises(UserError) as error:
+        select_pairs({**config, "pairs": None})
+    assert str(error.value) == (
+        "config: pairs is empty; hyp3.job_type INSAR_ISCE_MULTI_BURST needs `pairs`, a TSV of date "
+        "pairs (reference and secondary YYYYMMDD)"
+    )
+    with pytest.raises(UserError) as error:
+        select_pairs({**config, "multi_burst": {"burst_ids": IDS, "granules": None}})
+    assert str(error.value) == (
+        "config: multi_burst.granules is empty; hyp3.job_type INSAR_ISCE_MULTI_BURST needs a text "
+        "file with one burst granule name per line"
+    )
