@@ -136,8 +136,8 @@ def _resolve(path: str) -> dict[str, Any] | None:
     [
         (
             {"procesor": "hyp3"},
-            "config: unknown key 'procesor'; allowed keys here: connections, hyp3, isce, pairs, "
-            "processor, scenes",
+            "config: unknown key 'procesor'; allowed keys here: connections, hyp3, isce, multi_burst, "
+            "pairs, processor, scenes",
         ),
         (
             {"hyp3": {"sandbox": {"credit": 5}}},

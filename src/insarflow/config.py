@@ -11,6 +11,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from insarflow.errors import UserError
+from insarflow.multiburst import JOB_TYPE as MULTI_BURST_JOB_TYPE
+from insarflow.multiburst import select_multi_burst_pairs
 from insarflow.pairs import Pair, read_pair_table, scene_list_network
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "schemas" / "config.schema.yaml"
@@ -117,6 +119,8 @@ def _deepest(error: ValidationError) -> ValidationError:
 
 def select_pairs(config: Mapping[str, Any]) -> list[Pair]:
     """The pairs a validated config asks for: the pair table, else a network from the scene list."""
+    if config["processor"] != "isce" and config["hyp3"]["job_type"] == MULTI_BURST_JOB_TYPE:
+        return select_multi_burst_pairs(config)  # type: ignore[return-value]
     if config.get("pairs"):
         pairs = read_pair_table(config["pairs"])
     else:

@@ -122,8 +122,15 @@ class Pair:
         return self.reference.date, self.secondary.date
 
 
-def make_pair(first: str, second: str) -> Pair:
-    """Build a validated pair from two scene names in any order (the earlier becomes reference)."""
+def make_pair(first: str | Sequence[str], second: str | Sequence[str]) -> Pair:
+    """Build a validated pair from two scene names in any order (the earlier becomes reference).
+
+    Two lists of burst names make a multi-burst pair (reference first; see insarflow.multiburst).
+    """
+    if not isinstance(first, str) or not isinstance(second, str):
+        from insarflow.multiburst import make_multi_burst_pair  # imports this module
+
+        return make_multi_burst_pair(list(first), list(second))  # type: ignore[return-value]
     scene_a, scene_b = parse_scene(first), parse_scene(second)
     if scene_a.kind != scene_b.kind:
         raise UserError(f"mixes a {scene_a.kind} name and a {scene_b.kind} name; use two of a kind")

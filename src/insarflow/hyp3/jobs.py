@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,9 +64,13 @@ def job_key(job_type: str, job_parameters: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:KEY_LENGTH]
 
 
-def prepare_job(reference: str, secondary: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    """The job request for two granules, from hyp3_sdk's own ``prepare_*`` helpers."""
+def prepare_job(
+    reference: str | Sequence[str], secondary: str | Sequence[str], options: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The job request for two granules (or two burst lists), from hyp3_sdk's ``prepare_*``."""
     job_type = options["job_type"]
+    if job_type == "INSAR_ISCE_MULTI_BURST":
+        return prepare_multi_burst_job(reference, secondary, options)
     if job_type == "INSAR_GAMMA":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
@@ -97,6 +101,18 @@ def prepare_job(reference: str, secondary: str, options: Mapping[str, Any]) -> d
     else:  # the schema's enum makes this unreachable for validated configs
         raise ValueError(f"unsupported job type {job_type}")
     return prepared
+
+
+def prepare_multi_burst_job(
+    reference: str | Sequence[str], secondary: str | Sequence[str], options: Mapping[str, Any]
+) -> dict[str, Any]:
+    """An INSAR_ISCE_MULTI_BURST request: the burst lists of the two dates, reference first."""
+    return HyP3.prepare_insar_isce_multi_burst_job(
+        reference=[reference] if isinstance(reference, str) else list(reference),
+        secondary=[secondary] if isinstance(secondary, str) else list(secondary),
+        apply_water_mask=options["apply_water_mask"],
+        looks=options["looks"],
+    )
 
 
 def build_job(pair: Pair, options: Mapping[str, Any]) -> JobSpec:
@@ -135,5 +151,9 @@ def options_label(options: Mapping[str, Any]) -> str:
     include_los_displacement, a different name_prefix) share one label, like they share jobs.
     """
     prepared = prepare_job("reference", "secondary", options)
-    parameters = {k: v for k, v in prepared["job_parameters"].items() if k != "granules"}
+    parameters = {
+        k: v
+        for k, v in prepared["job_parameters"].items()
+        if k not in ("granules", "reference", "secondary")
+    }
     return f"{options['job_type']}_{options['looks']}_{job_key(options['job_type'], parameters)}"

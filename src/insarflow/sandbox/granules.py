@@ -20,7 +20,7 @@ BURST_PATTERN = re.compile(
 # its orbit 8018); this is the formula HyP3 itself uses to compare scenes.
 _ORBIT_OFFSETS = {"A": 73, "B": 27, "D": 42}
 _ORBITS_PER_CYCLE = 175
-_BURSTS_PER_ORBIT = 2148  # ~375,900 ESA burst IDs over 175 relative orbits
+_BURSTS_PER_CYCLE = 375887  # ESA burst IDs count the bursts of the 175-orbit, 12-day cycle
 
 
 class GranuleNameError(ValueError):
@@ -60,7 +60,8 @@ class Burst:
     @property
     def relative_orbit(self) -> int:
         # ESA burst IDs count along the 12-day cycle.
-        return min((self.burst_id - 1) // _BURSTS_PER_ORBIT + 1, _ORBITS_PER_CYCLE)
+        position = (self.burst_id - 1) * _ORBITS_PER_CYCLE // _BURSTS_PER_CYCLE
+        return min(position + 1, _ORBITS_PER_CYCLE)
 
     @property
     def id_swath(self) -> str:

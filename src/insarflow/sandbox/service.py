@@ -12,6 +12,7 @@ import base64
 import binascii
 import dataclasses
 import hashlib
+import itertools
 import json
 import math
 import threading
@@ -820,3 +821,36 @@ def _check_multi_burst(reference: list[str], secondary: list[str]) -> None:
         )
     if reference_times[-1] >= secondary_times[0]:
         raise ValueError("Reference scenes must be older than secondary scenes")
+    _check_contiguous_bursts(reference)
+
+
+def _check_contiguous_bursts(scenes: list[str]) -> None:
+    """HyP3's burst guide asks for a contiguous set without holes (the bursts are merged into one
+    image); the sandbox refuses other sets at submission, in the API's message style.
+
+    Contiguous: consecutive burst ids within each swath, adjacent swaths, and neighbouring
+    swaths' burst ranges touching or overlapping.
+    """
+    by_swath: dict[int, list[int]] = {}
+    for scene in scenes:
+        parts = scene.split("_")
+        by_swath.setdefault(int(parts[2][2:]), []).append(int(parts[1]))
+    for swath, ids in sorted(by_swath.items()):
+        missing = sorted(set(range(min(ids), max(ids) + 1)) - set(ids))
+        if missing:
+            raise ValueError(
+                f"Bursts must be contiguous, but IW{swath} is missing burst(s) "
+                f"{', '.join(str(i) for i in missing)}"
+            )
+    swaths = sorted(by_swath)
+    if swaths != list(range(swaths[0], swaths[-1] + 1)):
+        raise ValueError(
+            f"Bursts must be contiguous, but swaths {', '.join(f'IW{s}' for s in swaths)} "
+            "are not adjacent"
+        )
+    for left, right in itertools.pairwise(swaths):
+        a, b = by_swath[left], by_swath[right]
+        if min(b) > max(a) + 1 or min(a) > max(b) + 1:
+            raise ValueError(
+                f"Bursts must be contiguous, but the IW{left} and IW{right} bursts do not touch"
+            )
