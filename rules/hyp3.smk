@@ -67,17 +67,37 @@ checkpoint hyp3_watch:
         "../scripts/hyp3_watch.py"
 
 
-rule hyp3_download:
+# The round has downloaded, verified and unpacked the product into its staging directory;
+# this only moves it into place (a rename, no Python process per pair).
+rule hyp3_product:
     input:
         succeeded=ancient(get_hyp3_succeeded_round),
         # A pair without a job record yet makes hyp3_submit run first.
         submitted=ancient(paths.HYP3_JOB_RECORD),
+        staged=paths.HYP3_STAGED,
     output:
         product=directory(paths.HYP3_PRODUCT),
         record=paths.HYP3_FINISHED,
     log:
-        paths.HYP3_DOWNLOAD_LOG,
+        paths.HYP3_PRODUCT_LOG,
     priority: 10
+    localrule: True
+    threads: 0
+    params:
+        staged_record=lambda wildcards, input: f"{input.staged}/{paths.STAGED_RECORD}",
+    shell:
+        "(mv {params.staged_record:q} {output.record:q} && mv {input.staged:q} {output.product:q}) 2> {log:q}"
+
+
+# Only when a settled pair's staged product is gone (e.g. its product was deleted to be
+# fetched anew): download, verify and unpack it again.
+rule hyp3_restage:
+    input:
+        succeeded=ancient(get_hyp3_succeeded_round),
+    output:
+        directory(paths.HYP3_STAGED),
+    log:
+        paths.HYP3_RESTAGE_LOG,
     localrule: True
     conda:
         "../envs/insarflow.yaml"
@@ -88,7 +108,7 @@ rule hyp3_download:
         pair=get_hyp3_pair,
         job=get_hyp3_job_options(),
     script:
-        "../scripts/hyp3_download.py"
+        "../scripts/hyp3_restage.py"
 
 
 rule hyp3_summary:

@@ -26,13 +26,18 @@ HYP3_ROUND = HYP3_ROUNDS_DIR + "/round-{round}.json"
 HYP3_PRODUCTS_DIR = "results/hyp3/products/{options}"
 HYP3_PRODUCT = HYP3_PRODUCTS_DIR + "/{pair}"
 HYP3_FINISHED = "results/hyp3/finished/{options}/{pair}.json"
+# Verified, unpacked products the polling round staged; each is moved into place as the
+# pair's product (same file system, so a rename).
+HYP3_STAGED = ".insarflow/hyp3/staged/{options}/{pair}"
+STAGED_RECORD = "finished.json"
 HYP3_STATUS = "results/hyp3/status.tsv"
 VERIFIED_MANIFEST = "verified.json"
 
 # Logs.
 HYP3_SUBMIT_LOG = "logs/hyp3/submit/{options}.log"
 HYP3_ROUND_LOG = "logs/hyp3/watch/{options}/round-{round}.log"
-HYP3_DOWNLOAD_LOG = "logs/hyp3/download/{options}/{pair}.log"
+HYP3_PRODUCT_LOG = "logs/hyp3/product/{options}/{pair}.log"
+HYP3_RESTAGE_LOG = "logs/hyp3/restage/{options}/{pair}.log"
 HYP3_SUMMARY_LOG = "logs/hyp3/summary.log"
 HYP3_STATUS_LOG = "logs/hyp3/status.log"
 HYP3_PLAN_LOG = "logs/hyp3/plan.log"
@@ -45,6 +50,8 @@ class Hyp3State:
     ``ledger``     the truth: every paid job (never delete it).
     ``poll_dir``   a cache: the last job listing per account (safe to delete).
     ``downloads``  a cache: partial and verified zips per job id (safe to delete).
+    ``staged``     products in transit: verified and unpacked by a polling round, moved into
+                   ``results/`` by the pair's product job (safe to delete: refetched).
     """
 
     root: Path = Path(".insarflow/hyp3")

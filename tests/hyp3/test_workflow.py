@@ -155,7 +155,7 @@ def test_kill_during_download_then_rerun(sandbox: Sandbox, workdir: Workdir) -> 
     workdir.configure(scene_pairs(2), api_url=sandbox.url)
     sandbox.faults(download_latency_s=2.0)
     process = workdir.popen()
-    logs = workdir.path / "logs" / "hyp3" / "download"
+    logs = workdir.path / "logs" / "hyp3" / "watch"
     kill_when(
         process,
         lambda: (
@@ -235,7 +235,7 @@ def test_truncated_download_is_fetched_again(sandbox: Sandbox, workdir: Workdir)
     workdir.configure(scene_pairs(2), api_url=sandbox.url)
     sandbox.faults(truncate_download_rate=1.0)
     process = workdir.popen()
-    logs = workdir.path / "logs" / "hyp3" / "download"
+    logs = workdir.path / "logs" / "hyp3" / "watch"
     deadline = time.monotonic() + 120
     while not (
         logs.exists() and any("Retrying" in path.read_text() for path in logs.rglob("*.log"))

@@ -9,18 +9,23 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import shutil
+import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from insarflow.errors import UserError
 from insarflow.files import write_json_atomic
 from insarflow.hyp3.credentials import load_accounts
 from insarflow.hyp3.download import fetch_product
 from insarflow.hyp3.insarhub import import_insarhub_jobs
 from insarflow.hyp3.jobs import JobSpec, build_job, job_cost
-from insarflow.hyp3.ledger import Ledger
+from insarflow.hyp3.ledger import Attempt, Ledger
 from insarflow.hyp3.rounds import read_round, settled_before
 from insarflow.hyp3.sandbox_process import sandbox_url
 from insarflow.hyp3.submit import Submitter
@@ -31,12 +36,13 @@ from insarflow.hyp3.watch import (
     poll_until_any_succeeds,
 )
 from insarflow.pairs import Pair, make_pair
-from insarflow.paths import VERIFIED_MANIFEST, Hyp3State
+from insarflow.paths import HYP3_STAGED, STAGED_RECORD, VERIFIED_MANIFEST, Hyp3State
 from insarflow.steps import console
 
 log = logging.getLogger(__name__)
 
 EXPIRY_WARNING = timedelta(days=3)
+ROUND_SECONDS_PER_WAITING_PAIR = 0.03
 PROGRESS_HEARTBEAT_S = 600.0
 
 
@@ -176,6 +182,7 @@ class RoundProgress:
         self.ledger = ledger
         self.keys = keys
         self._last: tuple[Any, ...] | None = None
+        self.staged: Callable[[], int] = lambda: 0
         self._last_time = 0.0
 
     def credits_spent(self) -> float:
@@ -188,7 +195,7 @@ class RoundProgress:
     def __call__(self, statuses: Counter[str], now: float) -> None:
         counts = Counter(statuses)
         counts["SUCCEEDED"] += self.settled
-        downloaded = _downloaded(self.products_dir)
+        downloaded = _downloaded(self.products_dir) + self.staged()
         state = (tuple(sorted(counts.items())), downloaded)
         if state == self._last and now - self._last_time < PROGRESS_HEARTBEAT_S:
             return
@@ -210,6 +217,16 @@ class RoundProgress:
         )
 
 
+def round_minimum_seconds(settings: Mapping[str, Any], waiting: int) -> float:
+    """How long a round polls at least before it ends to let products move into place.
+
+    Ending a round makes Snakemake update its DAG, which costs it a few milliseconds per
+    waiting pair; rounds of at least ROUND_SECONDS_PER_WAITING_PAIR per waiting pair keep
+    that cost to a few percent of the time. Downloads do not wait for a round to end.
+    """
+    return max(effective_poll_interval(settings), ROUND_SECONDS_PER_WAITING_PAIR * waiting)
+
+
 def watch_round(
     settings: Mapping[str, Any],
     submission: Path,
@@ -218,7 +235,8 @@ def watch_round(
     options: str,
     products_dir: Path,
 ) -> None:
-    """One polling round: wait until some unsettled pairs' jobs succeeded; record them."""
+    """One polling round: poll the unsettled pairs, download each product as soon as its job
+    succeeds, and end once some are staged (and the round is long enough); record them."""
     context = Hyp3Context(settings)
     settled = settled_before(previous)
     pairs = json.loads(Path(submission).read_text())
@@ -247,25 +265,32 @@ def watch_round(
         expiration = job.get("expiration_time")
         if expiration is None or datetime.fromisoformat(expiration) > datetime.now(UTC):
             return None
-        if _cached(context.state, job, products_dir / spec.pair_id):
+        staged = Path(HYP3_STAGED.format(options=options, pair=spec.pair_id))
+        if staged.is_dir() or _cached(context.state, job, products_dir / spec.pair_id):
             return None
         return f"the product of job {job['job_id']} expired on {expiration}"
 
-    result = poll_until_any_succeeds(
-        specs,
-        context.submitter,
-        context.board,
-        max_resubmits=settings["max_resubmits"],
-        timeout=settings["wait_timeout"],
-        expired=expired,
-        resubmit_expired=settings["resubmit_expired"],
-        progress=progress,
-    )
-    by_pair = {spec.pair_id: spec for spec in specs}
-    succeeded = {
-        pair_id: job_record(by_pair[pair_id], attempt, job)
-        for pair_id, (attempt, job) in result.succeeded.items()
-    }
+    stager = ProductStager(settings, options, context.state, settings["max_downloads"])
+    progress.staged = stager.count_staged
+    minimum = round_minimum_seconds(settings, len(specs))
+    started = time.monotonic()
+    try:
+        result = poll_until_any_succeeds(
+            specs,
+            context.submitter,
+            context.board,
+            max_resubmits=settings["max_resubmits"],
+            timeout=settings["wait_timeout"],
+            expired=expired,
+            resubmit_expired=settings["resubmit_expired"],
+            progress=progress,
+            on_succeeded=stager.start,
+            keep_polling=lambda _: time.monotonic() - started < minimum or not stager.any_staged(),
+        )
+    finally:
+        succeeded, failed = stager.finish()
+    if not succeeded:
+        raise PairFailed("\n".join([*result.gave_up.values(), *failed.values()]))
     log.info(
         "%d job(s) succeeded: %s; %d still waiting",
         len(succeeded),
@@ -276,41 +301,113 @@ def watch_round(
         Path(output),
         {
             "succeeded": succeeded,
-            "given_up": result.gave_up,
+            "given_up": {**result.gave_up, **failed},
             "still_waiting": result.still_waiting,
             "settled": sorted(settled | set(succeeded)),
         },
     )
 
 
-def download(
-    settings: Mapping[str, Any], pair: Pair, round_file: Path, product_dir: Path, finished: Path
+def stage_product(
+    settings: Mapping[str, Any], record: Mapping[str, Any], staged: Path, state: Hyp3State
 ) -> None:
-    """Download, verify and unpack the pair's product (the round saw its job succeed)."""
-    state = Hyp3State()
-    job = read_round(round_file)["succeeded"][pair.pair_id]
-    write_json_atomic(Path(finished), job)
+    """Download, verify and unpack one succeeded job's product into ``staged``.
+
+    ``staged`` appears whole or not at all (built beside it, then renamed), holding the
+    product folder, ``verified.json`` and the finished job record.
+    """
+    staged = Path(staged)
+    building = staged.with_name(f".{staged.name}.building")
+    shutil.rmtree(building, ignore_errors=True)
     manifest = fetch_product(
-        {"job_id": job["job_id"], "files": job["files"]},
-        Path(product_dir),
+        {"job_id": record["job_id"], "files": record["files"]},
+        building,
         cache_dir=state.downloads,
         skip_existing=settings["skip_existing"],
         keep_zips=settings["keep_zips"],
         timeout=settings["request_timeout"],
     )
     manifest.update(
-        pair=pair.pair_id,
-        account=job["account"],
-        job_id=job["job_id"],
-        expiration_time=job.get("expiration_time"),
+        pair=record["pair"],
+        account=record["account"],
+        job_id=record["job_id"],
+        expiration_time=record.get("expiration_time"),
         verified_at=datetime.now(UTC).isoformat(),
     )
-    write_json_atomic(Path(product_dir) / VERIFIED_MANIFEST, manifest)
+    write_json_atomic(building / VERIFIED_MANIFEST, manifest)
+    write_json_atomic(building / STAGED_RECORD, dict(record))
+    shutil.rmtree(staged, ignore_errors=True)
+    os.replace(building, staged)
     log.info(
-        "pair %s: %s verified and unpacked",
-        pair.pair_id,
+        "pair %s: %s downloaded, verified and unpacked",
+        record["pair"],
         ", ".join(item["folder"] for item in manifest["files"]),
     )
+
+
+class ProductStager:
+    """Downloads the products of a round's succeeded jobs in threads, as soon as each succeeds.
+
+    Why here and not in one Snakemake job per pair: a job per pair costs a process start and
+    a scheduling pass each (a quarter of a CPU second), which dominates at thousands of
+    pairs; threads in the polling round cost neither, and a download starts within one
+    polling interval of its job's success.
+    """
+
+    def __init__(
+        self, settings: Mapping[str, Any], options: str, state: Hyp3State, workers: int
+    ) -> None:
+        self.settings = settings
+        self.options = options
+        self.state = state
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="download")
+        self.futures: dict[str, Future[dict[str, Any]]] = {}
+
+    def start(self, spec: JobSpec, attempt: Attempt, job: Mapping[str, Any]) -> None:
+        if spec.pair_id not in self.futures:
+            record = job_record(spec, attempt, job)
+            staged = Path(HYP3_STAGED.format(options=self.options, pair=spec.pair_id))
+            self.futures[spec.pair_id] = self.pool.submit(self._stage, record, staged)
+
+    def _stage(self, record: dict[str, Any], staged: Path) -> dict[str, Any]:
+        stage_product(self.settings, record, staged, self.state)
+        return record
+
+    def any_staged(self) -> bool:
+        return any(f.done() and f.exception() is None for f in self.futures.values())
+
+    def count_staged(self) -> int:
+        return sum(1 for f in self.futures.values() if f.done() and f.exception() is None)
+
+    def finish(self) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+        """Wait for every started download: (records of staged pairs, failures by pair)."""
+        staged: dict[str, dict[str, Any]] = {}
+        failed: dict[str, str] = {}
+        for pair_id, future in self.futures.items():
+            try:
+                staged[pair_id] = future.result()
+            except UserError as error:
+                failed[pair_id] = f"pair {pair_id}: {error}"
+                log.error("%s", failed[pair_id])
+        self.pool.shutdown()
+        return staged, failed
+
+
+def restage(
+    settings: Mapping[str, Any], pair: Pair, round_file: Path, staged: Path, options: str
+) -> None:
+    """Stage a settled pair's product again (its staged copy is gone: e.g. the product was
+    deleted to be fetched anew)."""
+    del options  # part of the rule's identity only
+    record = read_round(round_file)["succeeded"][pair.pair_id]
+    expiration = record.get("expiration_time")
+    if expiration and datetime.fromisoformat(expiration) <= datetime.now(UTC):
+        raise PairFailed(
+            f"pair {pair.pair_id}: the product of job {record['job_id']} expired on "
+            f"{expiration} and is no longer on disk; delete {round_file} and rerun with "
+            "hyp3.resubmit_expired: true to pay for it again"
+        )
+    stage_product(settings, record, staged, Hyp3State())
 
 
 STATUS_COLUMNS = (

@@ -159,10 +159,16 @@ def poll_until_any_succeeds(
     expired: Callable[[JobSpec, dict[str, Any]], str | None] = lambda spec, job: None,
     resubmit_expired: bool = False,
     progress: Callable[[Counter[str], float], None] | None = None,
+    on_succeeded: Callable[[JobSpec, Attempt, dict[str, Any]], None] | None = None,
+    keep_polling: Callable[[RoundResult], bool] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> RoundResult:
     """Poll the pairs' jobs until at least one has SUCCEEDED; resubmit FAILED ones.
+
+    ``on_succeeded`` is called once for each job seen SUCCEEDED (the round starts its
+    download there); while ``keep_polling(result)`` is true the poll goes on after the first
+    successes, until every pair has succeeded or been given up.
 
     Returns every job that succeeded by then, so each can be downloaded at once. A FAILED job
     is resubmitted while its pair has resubmissions left (``max_resubmits``); after that the
@@ -175,6 +181,7 @@ def poll_until_any_succeeds(
     deadline = clock() + timeout
     result = RoundResult()
     pending = list(specs)
+    succeeded_before = 0
     while True:
         states = board.ledger.state()
         current: dict[str, Attempt] = {}
@@ -207,6 +214,8 @@ def poll_until_any_succeeds(
                 result.gave_up[spec.pair_id] = message
             elif status == "SUCCEEDED":
                 result.succeeded[spec.pair_id] = (attempt, job)
+                if on_succeeded is not None:
+                    on_succeeded(spec, attempt, job)
             elif status == "FAILED":
                 log_url = (job.get("logs") or ["(no log URL)"])[0]
                 resubmits = states[spec.key].resubmits
@@ -234,8 +243,13 @@ def poll_until_any_succeeds(
         ]
         result.still_waiting = len(pending)
         if progress is not None:
-            progress(statuses, clock())
-        if result.succeeded:
+            earlier = len(result.succeeded) - statuses["SUCCEEDED"]
+            progress(statuses + Counter(SUCCEEDED=earlier), clock())
+        if len(result.succeeded) > succeeded_before:
+            # "no job succeeded for wait_timeout" counts from the latest success.
+            deadline = clock() + timeout
+            succeeded_before = len(result.succeeded)
+        if result.succeeded and not (pending and keep_polling and keep_polling(result)):
             return result
         if not pending:
             raise PairFailed("\n".join(result.gave_up.values()))

@@ -1,15 +1,15 @@
-"""Rule hyp3_download: download, verify and unpack one pair's product."""
+"""Rule hyp3_restage: download, verify and unpack a settled pair's product again."""
 
-from insarflow.hyp3.run import download
+from insarflow.hyp3.run import restage
 from insarflow.pairs import make_pair
 from insarflow.steps import run_step
 
 run_step(
     snakemake.log[0],
-    download,
+    restage,
     {**snakemake.config["hyp3"], **snakemake.params.job},
     make_pair(*snakemake.params.pair),
     snakemake.input.succeeded,
-    snakemake.output.product,
-    snakemake.output.record,
+    snakemake.output[0],
+    snakemake.wildcards.options,
 )
