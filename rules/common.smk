@@ -35,6 +35,7 @@ def get_final_outputs(wildcards):
         targets.append("results/hyp3/status.tsv")
     if RUN_ISCE:
         targets.append("results/isce/complete.txt")
+    targets += get_report_outputs(wildcards)
     return targets
 
 
@@ -203,3 +204,88 @@ def get_isce_step_runtime(wildcards):
 
 def get_isce_pair_ids(wildcards):
     return " ".join(f"{a}_{b}" for a, b in sorted(ISCE.pairs))
+
+
+# === Report input functions (rules/report.smk) ===
+from insarflow.hyp3.ledger import DEFAULT_LEDGER
+from insarflow.hyp3.watch import DEFAULT_BOARD
+from insarflow.report import quicklooks as report_quicklooks
+
+REPORT_QUICKLOOK_LAYERS = tuple(report_quicklooks.LAYERS)
+
+
+def get_report_outputs(wildcards):
+    """Every report item; part of the default target, so `--report` finds them all."""
+    targets = []
+    if RUN_HYP3:
+        targets += [
+            "results/report/hyp3/network.png",
+            "results/report/hyp3/temporal_baselines.png",
+            "results/report/hyp3/job_timeline.png",
+            "results/report/hyp3/credits_and_expiry.html",
+        ]
+        targets += expand(
+            "results/report/hyp3/quicklooks/{layer}/page-{page}.png",
+            layer=REPORT_QUICKLOOK_LAYERS,
+            page=get_report_quicklook_pages(),
+        )
+    if RUN_ISCE:
+        targets += [
+            "results/report/isce/network.png",
+            "results/report/isce/temporal_baselines.png",
+            "results/report/isce/commands_gantt.png",
+            "results/report/isce/step_wall_times.png",
+        ]
+    return targets
+
+
+def get_report_hyp3_pair_dates():
+    return {pair_id: list(pair.dates) for pair_id, pair in PAIRS.items()}
+
+
+def get_report_hyp3_finished_records(wildcards):
+    # The `record` outputs of hyp3_download (rules/hyp3.smk), one per pair.
+    return expand("results/hyp3/finished/{pair}.json", pair=PAIRS)
+
+
+def get_report_hyp3_ledger():
+    return str(DEFAULT_LEDGER)
+
+
+def get_report_hyp3_board():
+    return str(DEFAULT_BOARD)
+
+
+def get_report_quicklook_pages():
+    pages = report_quicklooks.page_count(len(PAIRS))
+    return [f"{page:03d}" for page in range(1, pages + 1)]
+
+
+def get_report_quicklook_products(wildcards):
+    return get_hyp3_products(wildcards)[
+        report_quicklooks.page_slice(int(wildcards.page))
+    ]
+
+
+def get_report_quicklook_title(wildcards):
+    return report_quicklooks.LAYERS[wildcards.layer].title
+
+
+def get_report_quicklook_labels(wildcards):
+    pair_ids = list(PAIRS)[report_quicklooks.page_slice(int(wildcards.page))]
+    return {
+        "page": wildcards.page,
+        "pairs": f"{pair_ids[0]} … {pair_ids[-1]}" if pair_ids else "-",
+    }
+
+
+def get_report_isce_pair_dates(wildcards):
+    return {f"{a}_{b}": [a, b] for a, b in sorted(ISCE.pairs)}
+
+
+def get_report_isce_plan(wildcards):
+    return f"results/isce/{ISCE.fingerprint}/plan.json"
+
+
+def get_report_isce_log_dir(wildcards):
+    return f"logs/isce/{ISCE.fingerprint}"

@@ -1,0 +1,40 @@
+"""Shared plotting helpers: a headless backend, one style, atomic PNG writes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # rule jobs and compute nodes have no display
+
+from matplotlib.colors import Colormap
+from matplotlib.figure import Figure
+
+DPI = 100
+NOTE_STYLE = {"fontsize": 9, "color": "0.25", "style": "italic"}
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """A figure not registered with pyplot (no global state to leak between items)."""
+    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+
+
+def note(figure: Figure, text: str) -> None:
+    """A short sentence under the plot saying what the figure cannot show (and why)."""
+    figure.supxlabel(text, **NOTE_STYLE)
+
+
+def save(figure: Figure, path: str | Path) -> Path:
+    """Write ``figure`` as PNG through a temporary name, so a killed job leaves no half file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
+    figure.savefig(temporary, format="png")
+    os.replace(temporary, path)
+    return path
+
+
+def colormap(name: str) -> Colormap:
+    return matplotlib.colormaps[name]
