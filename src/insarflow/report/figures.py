@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -23,7 +24,8 @@ def new_figure(width: float, height: float) -> Figure:
 
 def note(figure: Figure, text: str) -> None:
     """A short sentence under the plot saying what the figure cannot show (and why)."""
-    figure.supxlabel(text, **NOTE_STYLE)
+    # About 14 characters of 9 pt text per inch: wrap rather than be cut at the edges.
+    figure.supxlabel(textwrap.fill(text, int(figure.get_figwidth() * 14)), **NOTE_STYLE)
 
 
 def save(figure: Figure, path: str | Path) -> Path:

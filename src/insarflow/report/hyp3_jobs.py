@@ -206,7 +206,7 @@ def plot_job_timeline(spans: Sequence[JobSpan], path: str | Path) -> None:
     resubmitted = sum(s.attempt > 1 for s in spans)
     axes.set_title(
         f"HyP3 jobs: {rows} jobs for {len({s.pair_id for s in spans})} pairs, "
-        f"{failed} failed, {resubmitted} resubmissions"
+        f"{failed} failed, {resubmitted} resubmitted"
     )
     legend = [Patch(color=QUEUED_COLOUR, label="submitted, waiting")]
     legend += [
