@@ -93,7 +93,8 @@ rule report_hyp3_quicklooks:
 
 rule report_isce_network:
     input:
-        complete="results/isce/complete.txt",
+        plan=get_report_isce_plan,
+        complete=get_isce_stack_complete,
     output:
         network=report(
             "results/report/isce/network.png",

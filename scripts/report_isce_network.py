@@ -6,6 +6,7 @@ from insarflow.steps import run_step
 run_step(
     snakemake.log[0],
     stack_network,
+    snakemake.input.plan,
     snakemake.params.pair_dates,
     snakemake.output.network,
     snakemake.output.histogram,

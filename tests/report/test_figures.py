@@ -56,6 +56,34 @@ def test_network_shows_dates_only_until_every_pair_has_a_product(hyp3, tmp_path)
         assert_image(tmp_path / f"{name}.png")
 
 
+def test_stack_baselines_come_from_topsstack_baseline_files(tmp_path):
+    for day, values in {"20260113": (40.0, 44.0), "20260125": (-10.0, -12.0)}.items():
+        folder = tmp_path / "stack" / "baselines" / f"20260101_{day}"
+        folder.mkdir(parents=True)
+        lines = [
+            f"swath: IW{n}\nBperp (average): {v}\nBpar (average): 3.0"
+            for n, v in enumerate(values, 1)
+        ]
+        (folder / f"20260101_{day}.txt").write_text("\n".join(lines) + "\n")
+    assert network.stack_date_baselines(tmp_path / "stack") == {
+        "20260101": 0.0,
+        "20260113": 42.0,
+        "20260125": -11.0,
+    }
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"work_dir": str(tmp_path / "stack")}))
+    pair_dates = {
+        "20260101_20260113": ["20260101", "20260113"],
+        "20260113_20260125": ["20260113", "20260125"],
+    }
+    assert run.stack_network(str(plan), pair_dates, tmp_path / "n.png", tmp_path / "h.png", "s")
+    # a date without a baseline file: dates only, and the figure says why
+    pair_dates["20260125_20260206"] = ["20260125", "20260206"]
+    assert not run.stack_network(str(plan), pair_dates, tmp_path / "m.png", tmp_path / "i.png", "s")
+    for name in "nhmi":
+        assert_image(tmp_path / f"{name}.png")
+
+
 def test_temporal_baselines_of_a_stack_from_its_dates():
     pairs = network.network_pairs(
         {

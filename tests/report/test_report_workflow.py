@@ -125,4 +125,6 @@ def test_isce_standin_report_has_network_and_step_timings(tmp_path: Path, isce_p
     commands = sum(len(step["commands"]) for step in json.loads(plan.read_text())["steps"])
     log = (work.root / "logs/report/isce_timing.log").read_text()
     assert f"{commands} command logs read" in log
+    network_log = (work.root / "logs/report/isce_network.log").read_text()
+    assert "3 pairs; graph with baselines" in network_log  # from the stack's baselines/
     landing_page(work.root / "report.html", tmp_path, "report-landing-isce", "ISCE")

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 
 from insarflow.report.figures import new_figure, note, save
 
@@ -82,14 +82,42 @@ def date_baselines(pairs: Iterable[NetworkPair]) -> dict[date, float]:
     return {d: float(solution[column[d]]) for d in dates}
 
 
+def stack_date_baselines(work_dir: str | Path) -> dict[str, float]:
+    """Per-date perpendicular baseline (m) of a topsStack work dir, from ``baselines/``.
+
+    ``baselines/<R>_<d>/<R>_<d>.txt`` holds ``Bperp (average): <m>`` per swath for date ``d``
+    against the stack reference ``R``; like MintPy, the swaths are averaged. ``R`` is 0 m.
+    """
+    values: dict[str, float] = {}
+    for text in sorted(Path(work_dir).glob("baselines/*_*/*_*.txt")):
+        reference, _, day = text.parent.name.partition("_")
+        numbers = []
+        for line in text.read_text(errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "Bperp (average)":
+                try:
+                    numbers.append(float(value))
+                except ValueError:
+                    continue
+        if numbers:
+            values[day] = sum(numbers) / len(numbers)
+            values.setdefault(reference, 0.0)
+    return values
+
+
 def _date_axis(axes) -> None:
     locator = AutoDateLocator()
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
 
 
-def plot_network(pairs: Sequence[NetworkPair], path: str | Path, title: str) -> bool:
-    """Write the network graph; True when it shows perpendicular baselines, False dates only."""
+def plot_network(
+    pairs: Sequence[NetworkPair], path: str | Path, title: str, why_no_baselines: str = ""
+) -> bool:
+    """Write the network graph; True when it shows perpendicular baselines, False dates only.
+
+    ``why_no_baselines`` replaces the default explanation under a dates-only graph.
+    """
     figure = new_figure(9, 5)
     axes = figure.add_subplot()
     dates = sorted({d for p in pairs for d in (p.reference, p.secondary)})
@@ -109,13 +137,12 @@ def plot_network(pairs: Sequence[NetworkPair], path: str | Path, title: str) -> 
         axes.plot(dates, [heights[d] for d in dates], "o", color="tab:red", markersize=4)
     else:
         # Dates only: each pair is an arc whose height is its temporal baseline.
+        span = np.linspace(0.0, np.pi, 48)
         for p in pairs:
-            span = np.linspace(0.0, np.pi, 24)
-            middle = p.reference + (p.secondary - p.reference) / 2
-            half = (p.secondary - p.reference) / 2
-            xs = [middle - half * float(np.cos(t)) for t in span]
+            first, second = date2num(p.reference), date2num(p.secondary)
+            xs = (first + second) / 2 - (second - first) / 2 * np.cos(span)
             axes.plot(xs, p.days * np.sin(span), color="tab:blue", alpha=0.5, linewidth=0.8)
-        axes.plot(dates, [0] * len(dates), "o", color="tab:red", markersize=4)
+        axes.plot(date2num(dates), [0] * len(dates), "o", color="tab:red", markersize=4)
         axes.set_ylabel("temporal baseline of the arc (days)")
         if not pairs:
             axes.text(0.5, 0.5, "no pairs", transform=axes.transAxes, ha="center")
@@ -128,7 +155,8 @@ def plot_network(pairs: Sequence[NetworkPair], path: str | Path, title: str) -> 
             if missing and len(missing) < len(pairs)
             else "no pair has a perpendicular baseline yet"
         )
-        note(figure, f"Dates only: {why}; baselines appear once every pair's product is read.")
+        why = why_no_baselines or f"{why}; baselines appear once every pair's product is read"
+        note(figure, f"Dates only: {why}.")
     save(figure, path)
     return with_baselines
 

@@ -38,13 +38,31 @@ def hyp3_network(
 
 
 def stack_network(
-    pair_dates: Mapping[str, Sequence[str]], network_png: str, histogram_png: str, title: str
-) -> None:
-    """Network of an ISCE stack from its dates and pairs (its baselines are not read)."""
-    pairs = network.network_pairs(pair_dates)
-    network.plot_network(pairs, network_png, title)
+    plan_file: str,
+    pair_dates: Mapping[str, Sequence[str]],
+    network_png: str,
+    histogram_png: str,
+    title: str,
+) -> bool:
+    """Network of an ISCE stack from its dates and pairs, baselines from its ``baselines/``."""
+    work_dir = json.loads(Path(plan_file).read_text())["work_dir"]
+    per_date = network.stack_date_baselines(work_dir)
+    baselines = {
+        pair_id: per_date[second] - per_date[first]
+        for pair_id, (first, second) in pair_dates.items()
+        if first in per_date and second in per_date
+    }
+    pairs = network.network_pairs(pair_dates, baselines)
+    with_baselines = network.plot_network(
+        pairs,
+        network_png,
+        title,
+        f"the stack's baselines/ has {len(per_date)} of the "
+        f"{len({d for p in pairs for d in (p.reference, p.secondary)})} dates",
+    )
     network.plot_temporal_baselines(pairs, histogram_png, title)
-    log.info("%d pairs", len(pairs))
+    log.info("%d pairs; graph %s", len(pairs), "with baselines" if with_baselines else "dates only")
+    return with_baselines
 
 
 def _read_json(path: str | Path) -> dict[str, Any]:
