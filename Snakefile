@@ -9,6 +9,7 @@ configfile: "config/config.yaml"
 include: "rules/common.smk"
 include: "rules/hyp3.smk"
 include: "rules/isce.smk"
+include: "rules/timeseries.smk"
 
 
 rule all:

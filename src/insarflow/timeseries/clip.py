@@ -99,8 +99,11 @@ def common_overlap(products: list[Product]) -> Footprint:
     """The intersection of every product's layers; UserError naming the products if there is none."""
     if not products:
         raise UserError("the time-series stage needs at least one HyP3 product; none was given")
-    prints = {(product.name, layer): footprint(path) for product in products
-              for layer, path in product.layers.items()}
+    prints = {
+        (product.name, layer): footprint(path)
+        for product in products
+        for layer, path in product.layers.items()
+    }
     by_crs: dict[str, list[str]] = {}
     for (name, _), print_ in prints.items():
         by_crs.setdefault(print_.crs, [])
@@ -115,14 +118,17 @@ def common_overlap(products: list[Product]) -> Footprint:
     first_key, first = next(iter(prints.items()))
     for (name, layer), print_ in prints.items():
         if not (
-            math.isclose(print_.pixel_x, first.pixel_x) and math.isclose(print_.pixel_y, first.pixel_y)
+            math.isclose(print_.pixel_x, first.pixel_x)
+            and math.isclose(print_.pixel_y, first.pixel_y)
         ):
             raise UserError(
                 f"{name}_{layer}.tif has {print_.pixel_x:g} m pixels but {first_key[0]} has "
                 f"{first.pixel_x:g} m; every product of a stack needs the same hyp3.looks"
             )
-        for offset, pixel in ((print_.west - first.west, first.pixel_x),
-                              (print_.north - first.north, first.pixel_y)):
+        for offset, pixel in (
+            (print_.west - first.west, first.pixel_x),
+            (print_.north - first.north, first.pixel_y),
+        ):
             shift = offset / pixel
             if abs(shift - round(shift)) > _ALIGNMENT_TOLERANCE:
                 raise UserError(
@@ -146,7 +152,7 @@ def _disjoint_pair(products: list[Product], prints: dict[tuple[str, str], Footpr
     boxes = {p.name: prints[(p.name, "unw_phase")] for p in products}
     names = list(boxes)
     for index, a in enumerate(names):
-        for b in names[index + 1:]:
+        for b in names[index + 1 :]:
             one, two = boxes[a], boxes[b]
             if min(one.east, two.east) <= max(one.west, two.west) or min(
                 one.north, two.north
@@ -173,7 +179,12 @@ def clip_products(product_dirs: list[str | Path], out_dir: str | Path) -> list[P
     overlap = common_overlap(products)
     log.info(
         "common overlap of %d products: W %.1f N %.1f E %.1f S %.1f (%s)",
-        len(products), overlap.west, overlap.north, overlap.east, overlap.south, overlap.crs,
+        len(products),
+        overlap.west,
+        overlap.north,
+        overlap.east,
+        overlap.south,
+        overlap.crs,
     )
     shutil.rmtree(out_dir, ignore_errors=True)
     written = []
@@ -181,7 +192,7 @@ def clip_products(product_dirs: list[str | Path], out_dir: str | Path) -> list[P
         target = out_dir / product.name
         target.mkdir(parents=True)
         shutil.copy2(product.metadata, target / product.metadata.name)
-        for layer, path in product.layers.items():
+        for path in product.layers.values():
             destination = target / path.name
             _clip_one(path, destination, overlap)
             written.append(destination)

@@ -91,9 +91,14 @@ def run_smallbaseline(
             with open(step_log, "w") as handle:
                 result = subprocess.run(
                     [
-                        sys.executable, "-m", "mintpy.cli.smallbaselineApp",
-                        str(Path(template_path).resolve()), "--dir", str(work_dir),
-                        "--dostep", step,
+                        sys.executable,
+                        "-m",
+                        "mintpy.cli.smallbaselineApp",
+                        str(Path(template_path).resolve()),
+                        "--dir",
+                        str(work_dir),
+                        "--dostep",
+                        step,
                     ],
                     stdout=handle,
                     stderr=subprocess.STDOUT,
@@ -101,7 +106,9 @@ def run_smallbaseline(
                     check=False,
                 )
             seconds = time.monotonic() - started
-            status = judge_step(step, result.returncode, step_log, work_dir, options, expected_pairs)
+            status = judge_step(
+                step, result.returncode, step_log, work_dir, options, expected_pairs
+            )
             outcomes.append(StepOutcome(step, round(seconds, 2), status, str(step_log)))
             log.info("MintPy %-22s %6.1f s  %s", step, seconds, status)
     finally:
@@ -117,14 +124,15 @@ def judge_step(
     options: Mapping[str, str],
     expected_pairs: int,
 ) -> str:
-    """"ok" (or the harmless-crash note) if the step did its job; MintPyStepFailed otherwise."""
+    """ "ok" (or the harmless-crash note) if the step did its job; MintPyStepFailed otherwise."""
     status = "ok"
     if returncode != 0:
         if step == "quick_overview" and is_harmless_ambiguity_plot_crash(step_log, work_dir):
             status = "ok (MintPy 1.6.4 plot crash: no triplet has an unwrapping ambiguity)"
             log.warning(
                 "quick_overview crashed in MintPy's ambiguity histogram because no triplet has "
-                "an unwrapping ambiguity (%s holds only zeros); continuing", AMBIGUITY_FILE
+                "an unwrapping ambiguity (%s holds only zeros); continuing",
+                AMBIGUITY_FILE,
             )
         else:
             raise MintPyStepFailed(
@@ -150,7 +158,7 @@ def last_error_line(step_log: Path) -> str:
 def is_harmless_ambiguity_plot_crash(step_log: Path, work_dir: Path) -> bool:
     """True only for MintPy 1.6.4's histogram crash after an all-zero ambiguity count was written."""
     text = step_log.read_text(errors="replace")
-    tail = text[text.rfind("Traceback (most recent call last)"):] if "Traceback" in text else ""
+    tail = text[text.rfind("Traceback (most recent call last)") :] if "Traceback" in text else ""
     if not tail or _BINS_CRASH_WHERE not in tail:
         return False
     final = [line for line in tail.splitlines() if line.strip()][-1]
@@ -289,7 +297,9 @@ def _check_correction(step: str) -> Callable[[Path, Mapping[str, str], int], str
         template = ut.check_template_auto_value(
             readfile.read_template(str(work_dir / "smallbaselineApp.cfg"))
         )
-        output = Path(TimeSeriesAnalysis.get_timeseries_filename(template, str(work_dir))[step]["output"])
+        output = Path(
+            TimeSeriesAnalysis.get_timeseries_filename(template, str(work_dir))[step]["output"]
+        )
         return None if output.exists() else f"wrote no {output.name}"
 
     return check
