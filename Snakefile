@@ -12,6 +12,7 @@ report: "report/workflow.rst"
 include: "rules/common.smk"
 include: "rules/hyp3.smk"
 include: "rules/isce.smk"
+include: "rules/timeseries.smk"
 include: "rules/report.smk"
 
 

@@ -35,6 +35,7 @@ def get_final_outputs(wildcards):
         targets.append("results/hyp3/status.tsv")
     if RUN_ISCE:
         targets.append("results/isce/complete.txt")
+    targets += get_timeseries_outputs(wildcards)
     targets += get_report_outputs(wildcards)
     return targets
 
@@ -204,6 +205,43 @@ def get_isce_step_runtime(wildcards):
 
 def get_isce_pair_ids(wildcards):
     return " ".join(f"{a}_{b}" for a, b in sorted(ISCE.pairs))
+
+
+# === Time-series input functions (rules/timeseries.smk) ===
+from insarflow.timeseries import paths as TIMESERIES_PATHS
+from insarflow.timeseries.config import check_timeseries_config
+
+try:
+    check_timeseries_config(config)
+except UserError as error:
+    sys.exit(f"insarflow: {error}")
+RUN_TIMESERIES = config["timeseries"]["enabled"]
+
+
+def get_timeseries_outputs(wildcards):
+    if not RUN_TIMESERIES:
+        return []
+    outputs = [
+        TIMESERIES_PATHS.TIMESERIES,
+        TIMESERIES_PATHS.VELOCITY,
+        TIMESERIES_PATHS.VELOCITY_TIF,
+        TIMESERIES_PATHS.VELOCITY_STD_TIF,
+        TIMESERIES_PATHS.TEMPORAL_COHERENCE_TIF,
+        TIMESERIES_PATHS.VELOCITY_PNG,
+        TIMESERIES_PATHS.DISPLACEMENT_PNG,
+    ]
+    if config["timeseries"]["kmz"]:
+        outputs.append(TIMESERIES_PATHS.VELOCITY_KMZ)
+    return outputs
+
+
+def get_timeseries_settings():
+    return dict(config["timeseries"])
+
+
+def get_timeseries_threads(wildcards):
+    settings = config["timeseries"]
+    return settings["num_workers"] if settings["cluster"] == "local" else 1
 
 
 # === Report input functions (rules/report.smk) ===

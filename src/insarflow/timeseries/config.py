@@ -1,0 +1,28 @@
+"""Checks of the `timeseries` section that the schema alone cannot express."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from insarflow.errors import UserError
+
+
+def check_timeseries_config(config: Mapping[str, Any]) -> None:
+    """UserError (one line) for settings that cannot work together; call after validation."""
+    settings = config.get("timeseries") or {}
+    if not settings.get("enabled"):
+        return
+    if config.get("processor") not in ("hyp3", "both"):
+        raise UserError(
+            f"timeseries.enabled needs HyP3 products, but processor = {config.get('processor')!r}; "
+            "allowed with the time series: 'hyp3', 'both'"
+        )
+    lalo = settings.get("reference_lalo")
+    if lalo:
+        lat, lon = lalo
+        if not (-90 <= lat <= 90 and -180 <= lon <= 360):
+            raise UserError(
+                f"timeseries.reference_lalo = {list(lalo)} is not [latitude, longitude]; "
+                "allowed: latitude -90..90, longitude -180..360"
+            )
