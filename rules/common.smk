@@ -267,6 +267,13 @@ def get_report_outputs(wildcards):
             layer=REPORT_QUICKLOOK_LAYERS,
             page=get_report_quicklook_pages(),
         )
+    if RUN_TIMESERIES:
+        targets += [
+            "results/report/displacement/velocity.png",
+            "results/report/displacement/velocity_std.png",
+            "results/report/displacement/point_time_series.png",
+            "results/report/displacement/coherence_matrix.png",
+        ]
     if RUN_ISCE:
         targets += [
             "results/report/isce/network.png",
@@ -327,3 +334,13 @@ def get_report_isce_plan(wildcards):
 
 def get_report_isce_log_dir(wildcards):
     return f"logs/isce/{ISCE.fingerprint}"
+
+
+def get_report_mintpy_files(wildcards):
+    # Inside the time-series stage's MintPy work dir (a directory output).
+    work = TIMESERIES_PATHS.MINTPY_DIR
+    return {
+        "ifgram_stack": f"{work}/inputs/ifgramStack.h5",
+        "geometry": f"{work}/inputs/geometryGeo.h5",
+        "mask": f"{work}/maskTempCoh.h5",
+    }

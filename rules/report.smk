@@ -147,3 +147,44 @@ rule report_isce_timing:
         logs=get_report_isce_log_dir,
     script:
         "../scripts/report_isce_timing.py"
+
+
+rule report_displacement:
+    input:
+        velocity=TIMESERIES_PATHS.VELOCITY,
+        timeseries=TIMESERIES_PATHS.TIMESERIES,
+        work=TIMESERIES_PATHS.MINTPY_DIR,
+    output:
+        velocity=report(
+            "results/report/displacement/velocity.png",
+            caption="../report/velocity.rst",
+            category="Displacement",
+            labels={"figure": "velocity (mm/yr)"},
+        ),
+        velocity_std=report(
+            "results/report/displacement/velocity_std.png",
+            caption="../report/velocity_std.rst",
+            category="Displacement",
+            labels={"figure": "velocity standard deviation"},
+        ),
+        time_series=report(
+            "results/report/displacement/point_time_series.png",
+            caption="../report/point_time_series.rst",
+            category="Displacement",
+            labels={"figure": "time series at two points"},
+        ),
+        coherence_matrix=report(
+            "results/report/displacement/coherence_matrix.png",
+            caption="../report/coherence_matrix.rst",
+            category="Displacement",
+            labels={"figure": "coherence matrix"},
+        ),
+    log:
+        "logs/report/displacement.log",
+    localrule: True
+    conda:
+        "../envs/insarflow.yaml"
+    params:
+        mintpy=get_report_mintpy_files,
+    script:
+        "../scripts/report_displacement.py"

@@ -283,6 +283,10 @@ def make_mintpy(root: Path, dates: int = 10, size: int = 60) -> dict[str, Path]:
         ).astype("float32")
         handle["dropIfgram"] = np.array([not (j - i == 3 and i % 2) for i, j in pairs])
         handle.attrs.update({**attrs, "FILE_TYPE": "ifgramStack"})
+    paths["mask"] = root / "maskTempCoh.h5"
+    with h5py.File(paths["mask"], "w") as handle:
+        handle["mask"] = x < 0.9  # the east edge is unreliable
+        handle.attrs.update({**attrs, "FILE_TYPE": "mask"})
     with h5py.File(paths["geometryGeo"], "w") as handle:
         handle["height"] = (2200 + 400 * np.sin(6 * x) * np.cos(4 * y) + 200 * y).astype("float32")
         handle.attrs.update({**attrs, "FILE_TYPE": "geometry"})

@@ -318,6 +318,22 @@ def test_displacement_figures_from_mintpy_files(tmp_path):
         assert_image(tmp_path / f"{name}.png")
 
 
+def test_unreliable_pixels_are_left_out_of_the_velocity(tmp_path):
+    files = synthetic.make_mintpy(tmp_path / "mintpy")
+    values, _ = displacement.read_velocity(files["velocity"], mask_h5=files["mask"])
+    assert np.isnan(values[:, -3:]).all() and np.isfinite(values[:, 10:50]).all()
+    run.displacement_report(
+        str(files["velocity"]),
+        str(files["timeseries"]),
+        str(files["ifgramStack"]),
+        str(files["geometryGeo"]),
+        *(str(tmp_path / f"{n}.png") for n in "abcd"),
+        str(files["mask"]),
+    )
+    for name in "abcd":
+        assert_image(tmp_path / f"{name}.png")
+
+
 def test_velocity_without_a_dem_says_so_and_still_draws(tmp_path):
     files = synthetic.make_mintpy(tmp_path / "mintpy")
     displacement.plot_velocity_map(files["velocity"], tmp_path / "v.png", None)

@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.hyp3.conftest import Sandbox, Workdir, scene_pairs
 from tests.isce.conftest import make_work
@@ -61,12 +62,16 @@ def test_demo_report_has_every_hyp3_item_and_renders(
     sandbox: Sandbox, workdir: Workdir, tmp_path: Path
 ) -> None:
     need_chromium()
-    pairs = scene_pairs(4)
-    # A scene of one pair only fails its first job: the timeline shows a failed job resubmitted.
+    pairs = scene_pairs(7)  # the demo's SBAS network
+    # The first job using this scene fails (once): the timeline shows it resubmitted.
     uses = Counter(name for pair in pairs for name in pair)
-    lonely = next(name for name in uses if uses[name] == 1)
+    lonely = min(uses, key=uses.get)
     sandbox.faults(fail_granules={lonely: 1})
     workdir.configure(pairs, api_url=sandbox.url, max_resubmits=1)
+    config_file = workdir.path / "config" / "config.yaml"
+    config = yaml.safe_load(config_file.read_text())
+    config["timeseries"] = {"enabled": True, "kmz": False}
+    config_file.write_text(yaml.safe_dump(config))
     workdir.snakemake()
     # The report items are part of the normal run: --report only collects them.
     workdir.snakemake("--report", "report.zip")
@@ -83,6 +88,12 @@ def test_demo_report_has_every_hyp3_item_and_renders(
             },
             "Coherence": {f"{hyp3}/quicklooks/corr/page-001.png"},
         },
+        "Displacement": {
+            "Other": {
+                f"results/report/displacement/{name}.png"
+                for name in ("velocity", "velocity_std", "point_time_series", "coherence_matrix")
+            }
+        },
     }
     assert categories_as_sets(html) == expected
     results = report_json(html, "results")
@@ -92,10 +103,10 @@ def test_demo_report_has_every_hyp3_item_and_renders(
 
     # what the pictures are made of
     log = (workdir.path / "logs/report/hyp3_jobs.log").read_text()
-    assert "5 jobs on the timeline" in log  # 4 pairs, one failed and resubmitted
+    assert "8 jobs on the timeline" in log  # 7 pairs, one failed and resubmitted
     assert "graph with baselines" in (workdir.path / "logs/report/hyp3_network.log").read_text()
     table = (workdir.path / hyp3 / "credits_and_expiry.html").read_text()
-    assert "EARTHDATA_TOKEN" in table and table.count("SUCCEEDED") >= 4
+    assert "EARTHDATA_TOKEN" in table and table.count("SUCCEEDED") >= 7
 
     text = landing_page(workdir.path / "report.html", tmp_path, "report-landing", "Quicklooks")
     for category in expected:

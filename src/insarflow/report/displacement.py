@@ -66,14 +66,24 @@ def _pixel_to_map(extent, row: float, col: float, shape) -> tuple[float, float]:
     )
 
 
-def read_velocity(path: str | Path, dataset: str = "velocity") -> tuple[np.ndarray, dict]:
-    """``dataset`` in mm/yr (NaN where masked or zero-filled) and the file's attributes."""
+def read_velocity(
+    path: str | Path, dataset: str = "velocity", mask_h5: str | Path | None = None
+) -> tuple[np.ndarray, dict]:
+    """``dataset`` in mm/yr (NaN where masked or zero-filled) and the file's attributes.
+
+    ``mask_h5`` is a MintPy mask file (``maskTempCoh.h5``: dataset ``mask``, 0 = unreliable).
+    """
     with h5py.File(path, "r") as handle:
         attrs = _attrs(handle)
         values = handle[dataset][()].astype("float64")
     scale = UNIT_TO_MM.get(attrs.get("UNIT", "m/year"), 1000.0)
     values = values * scale
     values[values == 0] = np.nan  # MintPy writes 0 outside the processed area
+    if mask_h5 is not None:
+        with h5py.File(mask_h5, "r") as handle:
+            mask = handle["mask"][()]
+        if mask.shape == values.shape:
+            values[mask == 0] = np.nan
     return values, attrs
 
 
@@ -95,9 +105,10 @@ def plot_velocity_map(
     path: str | Path,
     geometry_h5: str | Path | None = None,
     dataset: str = "velocity",
+    mask_h5: str | Path | None = None,
 ) -> dict[str, float]:
     """The velocity (or its ``velocityStd``) map in mm/yr over the DEM's hillshade."""
-    values, attrs = read_velocity(velocity_h5, dataset)
+    values, attrs = read_velocity(velocity_h5, dataset, mask_h5)
     shape = values.shape
     extent, unit = _extent(attrs, shape)
     figure = new_figure(8, 7)
@@ -126,7 +137,16 @@ def plot_velocity_map(
     reference = _reference(attrs)
     if reference:
         x, y = _pixel_to_map(extent, *reference, shape)
-        axes.plot(x, y, "ks", markersize=6, markerfacecolor="none", label="reference point")
+        axes.plot(
+            x,
+            y,
+            "s",
+            markersize=10,
+            markerfacecolor="none",
+            markeredgecolor="black",
+            markeredgewidth=2,
+            label="reference point",
+        )
         axes.legend(loc="lower right", fontsize=8)
     axes.ticklabel_format(useOffset=False, style="plain")
     axes.set_xlabel(f"x ({unit})")
@@ -147,10 +167,14 @@ def _dates(values) -> list[datetime]:
 
 
 def plot_point_time_series(
-    timeseries_h5: str | Path, velocity_h5: str | Path, path: str | Path
+    timeseries_h5: str | Path,
+    velocity_h5: str | Path,
+    path: str | Path,
+    mask_h5: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Displacement (mm) over time at the reference point and at the largest-|velocity| point."""
-    velocity, attrs = read_velocity(velocity_h5)
+    """Displacement (mm) over time at the reference point and at the largest-|velocity| point
+    (among reliable pixels when ``mask_h5`` is given)."""
+    velocity, attrs = read_velocity(velocity_h5, mask_h5=mask_h5)
     if not np.isfinite(velocity).any():
         raise ValueError(f"{velocity_h5}: no finite velocity")
     peak = np.unravel_index(np.nanargmax(np.abs(velocity)), velocity.shape)

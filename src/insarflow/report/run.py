@@ -132,10 +132,14 @@ def displacement_report(
     velocity_std_png: str,
     time_series_png: str,
     coherence_matrix_png: str,
+    mask_h5: str | None = None,
 ) -> None:
     """Velocity and its standard deviation maps, point time series and coherence matrix."""
-    displacement.plot_velocity_map(velocity_h5, velocity_png, geometry_h5)
-    displacement.plot_velocity_map(velocity_h5, velocity_std_png, geometry_h5, "velocityStd")
-    displacement.plot_point_time_series(timeseries_h5, velocity_h5, time_series_png)
+    mask = mask_h5 if mask_h5 and Path(mask_h5).exists() else None
+    displacement.plot_velocity_map(velocity_h5, velocity_png, geometry_h5, mask_h5=mask)
+    displacement.plot_velocity_map(
+        velocity_h5, velocity_std_png, geometry_h5, "velocityStd", mask_h5=mask
+    )
+    displacement.plot_point_time_series(timeseries_h5, velocity_h5, time_series_png, mask)
     shown = displacement.plot_coherence_matrix(ifgram_stack_h5, coherence_matrix_png)
     log.info("displacement figures written; coherence matrix of %d pairs", shown)
