@@ -18,7 +18,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from rasterio.enums import Resampling
 
-from insarflow.report.figures import colormap, new_figure, save
+from insarflow.report.figures import DPI, colormap, new_figure, save
 
 COLUMNS = 6
 ROWS = 6
@@ -107,8 +107,21 @@ def write_page(
     cell_w, cell_h = THUMB + GAP, THUMB + LABEL + GAP
     rows = min(ROWS, math.ceil(len(cells) / COLUMNS)) or 1
     canvas = np.ones((rows * cell_h, COLUMNS * cell_w, 3), dtype="float32")
-    figure = new_figure(canvas.shape[1] / 100 + 1.2, canvas.shape[0] / 100 + 0.6)
-    axes = figure.add_subplot()
+    # Fixed geometry (no layout engine): the canvas at 1 pixel per pixel, a title band above
+    # and a colour bar on the right.
+    width_in, height_in = canvas.shape[1] / DPI, canvas.shape[0] / DPI
+    title_in, bar_in = 0.5, 1.3
+    figure = new_figure(width_in + bar_in, height_in + title_in, layout=None)
+    total_w, total_h = width_in + bar_in, height_in + title_in
+    axes = figure.add_axes((0.0, 0.0, width_in / total_w, height_in / total_h))
+    bar_axes = figure.add_axes(
+        (
+            (width_in + 0.25) / total_w,
+            0.2 * height_in / total_h,
+            0.2 / total_w,
+            0.6 * height_in / total_h,
+        )
+    )
     for number, ((label, _), thumb) in enumerate(zip(cells, thumbs, strict=True)):
         row, column = divmod(number, COLUMNS)
         top, left = row * cell_h, column * cell_w
@@ -132,13 +145,14 @@ def write_page(
         axes.text(
             left + THUMB / 2, top + THUMB + 2, two_lines(label), ha="center", va="top", fontsize=6.5
         )
-    axes.imshow(canvas, interpolation="nearest")
+    axes.imshow(canvas, interpolation="nearest", aspect="equal")
     axes.set_axis_off()
-    axes.set_title(f"{layer.title}: page {page} of {pages} ({len(cells)} pairs)")
-    figure.colorbar(
-        ScalarMappable(norm=norm, cmap=cmap),
-        ax=axes,
-        shrink=0.5,
-        label=layer.unit or layer.title.lower(),
+    figure.suptitle(
+        f"{layer.title}: page {page} of {pages} ({len(cells)} pairs)",
+        y=1 - 0.15 / total_h,
+        va="top",
     )
-    save(figure, path)
+    figure.colorbar(
+        ScalarMappable(norm=norm, cmap=cmap), cax=bar_axes, label=layer.unit or layer.title.lower()
+    )
+    save(figure, path, compress_level=1)
