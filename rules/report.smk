@@ -34,6 +34,25 @@ rule report_hyp3_network:
         "../envs/insarflow.yaml"
     params:
         pair_dates=get_report_hyp3_pair_dates(),
+        title="HyP3 pairs",
+    script:
+        "../scripts/report_hyp3_network.py"
+
+
+# `snakemake results/report/planned/network.png`: the configured pairs' network before anything
+# is submitted or paid for (dates only). Not part of the default target.
+rule report_planned_network:
+    output:
+        network="results/report/planned/network.png",
+        histogram="results/report/planned/temporal_baselines.png",
+    log:
+        "logs/report/planned_network.log",
+    localrule: True
+    conda:
+        "../envs/insarflow.yaml"
+    params:
+        pair_dates=get_report_hyp3_pair_dates(),
+        title="Planned pairs",
     script:
         "../scripts/report_hyp3_network.py"
 

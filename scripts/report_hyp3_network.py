@@ -1,4 +1,4 @@
-"""Rule report_hyp3_network: the HyP3 pairs' network graph and temporal-baseline histogram."""
+"""Rules report_hyp3_network and report_planned_network: pair network and temporal baselines."""
 
 from insarflow.report.run import hyp3_network
 from insarflow.steps import run_step
@@ -6,8 +6,9 @@ from insarflow.steps import run_step
 run_step(
     snakemake.log[0],
     hyp3_network,
-    list(snakemake.input.products),
+    list(getattr(snakemake.input, "products", [])),  # none for the planned network
     snakemake.params.pair_dates,
     snakemake.output.network,
     snakemake.output.histogram,
+    snakemake.params.title,
 )

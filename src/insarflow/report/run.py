@@ -19,15 +19,19 @@ def hyp3_network(
     pair_dates: Mapping[str, Sequence[str]],
     network_png: str,
     histogram_png: str,
+    title: str = "HyP3 pairs",
 ) -> bool:
-    """Network and temporal baselines of the HyP3 pairs; baselines from the products' ``.txt``."""
+    """Network and temporal baselines of the pairs; baselines from the products' ``.txt``.
+
+    Without products (the planned network, before anything is submitted) it shows dates only.
+    """
     baselines = {}
     for product_dir in product_dirs:
         product = read_product(product_dir)
         baselines[product.pair_id] = product.baseline()
     pairs = network.network_pairs(pair_dates, baselines)
-    with_baselines = network.plot_network(pairs, network_png, "HyP3 pairs")
-    network.plot_temporal_baselines(pairs, histogram_png, "HyP3 pairs")
+    with_baselines = network.plot_network(pairs, network_png, title)
+    network.plot_temporal_baselines(pairs, histogram_png, title)
     log.info(
         "%d pairs, %d with a baseline; graph %s",
         len(pairs),
