@@ -117,6 +117,10 @@ def test_isce_standin_report_has_network_and_step_timings(tmp_path: Path, isce_p
     need_chromium()
     work = make_work(tmp_path, isce_project)
     work.configure(connections=2, coregistration="NESD")
+    # config/config.yaml enables the (HyP3-only) time-series stage; an ISCE run turns it off.
+    settings = yaml.safe_load((work.root / "isce.yaml").read_text())
+    settings["timeseries"] = {"enabled": False}
+    (work.root / "isce.yaml").write_text(yaml.safe_dump(settings))
     work.run()
     work.snakemake("--report", "report.html")
     html = (work.root / "report.html").read_text()
