@@ -185,6 +185,7 @@ def plot_job_timeline(spans: Sequence[JobSpan], path: str | Path) -> None:
         done = date2num([s.downloaded for _, s in downloaded])
         axes.hlines(rows_down, ends, done, color="black", linewidth=0.8)
         axes.plot(done, rows_down, "|", color="black", markersize=8)
+    axes.set_ylim(-0.7, rows - 0.3)
     if rows <= LABELLED_ROWS:
         axes.set_yticks(
             y,
