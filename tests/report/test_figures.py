@@ -189,6 +189,9 @@ def test_status_table_takes_expiry_from_finished_records_when_the_table_has_none
     )
     assert written["columns"][-2:] == ["expiration_time", "days_left"]
     assert all(row["expiration_time"] != "-" for row in written["products"])
+    # synthetic expiry of pair n: 2026-03-01T10:00 + (14 - n % 16) days, seen at 03-01T00:00:
+    # n % 16 == 15 has gone (n = 15, 31); 12..14 expire within 3 days (n = 12-14, 28-30)
+    assert written["expired"] == 2 and written["expiring"] == 6
 
 
 def test_quicklooks_page_every_pair_with_its_label(hyp3, tmp_path):

@@ -314,19 +314,30 @@ def write_status_html(
     def expiring(row: Mapping[str, str]) -> bool:
         return row["days_left"] != "-" and float(row["days_left"]) < warn_days
 
+    def expired(row: Mapping[str, str]) -> bool:
+        return row["days_left"] != "-" and float(row["days_left"]) <= 0
+
     accounts = credits_by_account(header, rows)
     account_header = list(dict.fromkeys(key for line in accounts for key in line))
-    soon = sum(expiring(row) for row in rows)
+    gone = sum(expired(row) for row in rows)
+    soon = sum(expiring(row) for row in rows) - gone
     document = (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>HyP3 credits and products"
         f"</title><style>{STYLE}</style></head><body>"
         "<h2>Credits per account</h2>"
         + _html_table(account_header, accounts)
-        + f"<h2>Products ({len(rows)} pairs; {soon} expire within {warn_days:g} days, in red)</h2>"
+        + f"<h2>Products ({len(rows)} pairs; in red: {gone} expired, {soon} expire within "
+        f"{warn_days:g} days)</h2>"
         + _html_table(products_header, rows, expiring)
         + f"<p>From {html.escape(Path(status_tsv).name)}, "
         f"as of {now.isoformat(timespec='seconds')}.</p></body></html>\n"
     )
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(document)
-    return {"accounts": accounts, "products": rows, "columns": products_header, "expiring": soon}
+    return {
+        "accounts": accounts,
+        "products": rows,
+        "columns": products_header,
+        "expiring": soon,
+        "expired": gone,
+    }
