@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from insarflow.sandbox.truth import write_truth  # noqa: E402
+
 from insarflow.timeseries import paths  # noqa: E402
 from insarflow.timeseries.accuracy import Accuracy, velocity_accuracy  # noqa: E402
 from tests.timeseries.stack import run_phases, track_scenes, write_project  # noqa: E402
