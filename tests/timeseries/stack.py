@@ -45,6 +45,25 @@ def track_scenes(count: int, spacing_days: int = 12) -> list[str]:
     return names
 
 
+def track_bursts(count: int, spacing_days: int = 12) -> list[str]:
+    """``count`` IW2 burst names of one burst id, ``spacing_days`` apart, from 2020-06-04."""
+    first = datetime(2020, 6, 4, 2, 23, 12)
+    names = []
+    for index in range(count):
+        start = first + timedelta(days=index * spacing_days, seconds=index % 2)
+        crc = hashlib.sha256(start.isoformat().encode()).hexdigest()[:4].upper()
+        names.append(f"S1_136231_IW2_{start:%Y%m%dT%H%M%S}_VV_{crc}-BURST")
+    return names
+
+
+# Burst products carry connected components, so MintPy can correct unwrapping errors; the
+# sandbox's error patches (300-900 px at 80 m) are below MintPy's default 2500-px minimum area.
+BURST_SETTINGS: dict[str, Any] = {
+    "unwrap_error_correction": "bridging",
+    "mintpy_options": {"mintpy.unwrapError.connCompMinArea": 100},
+}
+
+
 # (phase, Snakemake targets) in order; each phase is one Snakemake run.
 PHASES = [
     ("HyP3 products (submit, watch, download)", ["results/hyp3/status.tsv"]),
@@ -55,7 +74,11 @@ PHASES = [
 
 
 def write_project(
-    work: Path, scenes: list[str], connections: int, timeseries: dict[str, Any]
+    work: Path,
+    scenes: list[str],
+    connections: int,
+    timeseries: dict[str, Any],
+    job_type: str = "INSAR_GAMMA",
 ) -> None:
     (work / "config").mkdir(parents=True, exist_ok=True)
     (work / "config" / "scenes.txt").write_text("\n".join(scenes) + "\n")
@@ -66,6 +89,7 @@ def write_project(
         "connections": connections,
         "hyp3": {
             "api_url": "sandbox",
+            "job_type": job_type,
             "poll_interval": 0.5,
             "request_timeout": 30,
             "sandbox": {"processing_seconds": 1, "state_dir": ".insarflow/sandbox"},

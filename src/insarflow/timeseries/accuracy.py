@@ -27,8 +27,10 @@ class Accuracy:
     irreducible_rms: float  # mm/yr
     rms: float  # mm/yr
     bias: float  # mm/yr, insarflow minus truth, mean over the bowl
+    irreducible_bias: float  # mm/yr, the fitted line minus truth, mean over the bowl
     inner_mean: float  # mm/yr, insarflow's mean over the inner bowl
     inner_truth_mean: float  # mm/yr
+    inner_irreducible_mean: float  # mm/yr, the fitted line's mean over the inner bowl
     peak: float  # mm/yr, largest |true velocity| in the compared area
     bowl_pixels: int
     inner_pixels: int
@@ -40,8 +42,16 @@ class Accuracy:
         """Relative error of the inner-bowl mean (0.1 = 10 %)."""
         return abs(self.inner_mean - self.inner_truth_mean) / abs(self.inner_truth_mean)
 
+    @property
+    def inner_irreducible_error(self) -> float:
+        """The same relative error for the line fitted to the observations."""
+        return abs(self.inner_irreducible_mean - self.inner_truth_mean) / abs(self.inner_truth_mean)
+
     def as_dict(self) -> dict[str, float]:
-        return asdict(self) | {"inner_error": self.inner_error}
+        return asdict(self) | {
+            "inner_error": self.inner_error,
+            "inner_irreducible_error": self.inner_irreducible_error,
+        }
 
 
 def _window_on(truth: rasterio.io.DatasetReader, bounds: rasterio.coords.BoundingBox) -> Window:
@@ -106,8 +116,10 @@ def velocity_accuracy(
         irreducible_rms=rms((fitted - truth_relative)[bowl]),
         rms=rms((velocity - truth_relative)[bowl]),
         bias=float(np.mean((velocity - truth_relative)[bowl])),
+        irreducible_bias=float(np.mean((fitted - truth_relative)[bowl])),
         inner_mean=float(np.mean(velocity[inner])),
         inner_truth_mean=float(np.mean(truth_relative[inner])),
+        inner_irreducible_mean=float(np.mean(fitted[inner])),
         peak=peak,
         bowl_pixels=int(bowl.sum()),
         inner_pixels=int(inner.sum()),
