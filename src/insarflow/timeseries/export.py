@@ -225,9 +225,14 @@ def plot_displacement(
 
     with h5py.File(timeseries_h5, "r") as handle:
         dates = [datetime.strptime(_text(d), "%Y%m%d") for d in handle["date"][()]]
+        # MintPy refers the series to a reference date it picks (reference_date step); shown here
+        # since the first acquisition instead.
         series = {
-            "reference point": handle["timeseries"][:, geo.ref_row, geo.ref_col] * MM_PER_M,
-            "largest motion": handle["timeseries"][:, largest[0], largest[1]] * MM_PER_M,
+            name: (values - values[0]) * MM_PER_M
+            for name, values in (
+                ("reference point", handle["timeseries"][:, geo.ref_row, geo.ref_col]),
+                ("largest motion", handle["timeseries"][:, largest[0], largest[1]]),
+            )
         }
     velocity, std = read_velocity(velocity_h5)
     figure, axes = plt.subplots(figsize=(8, 4.5), dpi=120)
@@ -246,7 +251,10 @@ def plot_displacement(
             axes.plot(dates, offset + rate * years, "--", color="0.5", linewidth=1)
     axes.axhline(0.0, color="0.7", linewidth=0.8)
     axes.set_ylabel("LOS displacement (mm), + toward the satellite")
-    axes.set_title(f"displacement since {dates[0]:%Y-%m-%d} (dashed: velocity fit)", fontsize=10)
+    axes.set_title(
+        f"displacement since the first acquisition, {dates[0]:%Y-%m-%d} (dashed: velocity fit)",
+        fontsize=10,
+    )
     axes.legend(fontsize=8)
     figure.autofmt_xdate()
     figure.tight_layout()
