@@ -177,7 +177,7 @@ def plot_velocity(
     limit = float(np.nanpercentile(np.abs(shown), 99.5)) if np.isfinite(shown).any() else 1.0
     limit = max(limit, 0.1)
     extent = _extent_km(geo, velocity.shape)
-    figure, axes = plt.subplots(figsize=(7.5, 6.2), dpi=120)
+    figure, axes = plt.subplots(figsize=(7.5, 6.8), dpi=120)
     axes.set_facecolor("0.85")
     image = axes.imshow(
         shown, cmap="RdBu_r", vmin=-limit, vmax=limit, extent=extent, interpolation="nearest"
@@ -186,7 +186,8 @@ def plot_velocity(
     bar.set_label("LOS velocity (mm/yr), + toward the satellite")
     _mark(axes, geo, (geo.ref_row, geo.ref_col), "k^", "reference point")
     _mark(axes, geo, largest, "ko", f"largest motion ({velocity[largest]:.1f} mm/yr)", filled=False)
-    axes.legend(loc="lower left", fontsize=8, framealpha=0.8)
+    # Below the map: inside it, the legend could hide a marker.
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8)
     axes.set_xlabel(f"easting (km, {geo.crs.to_string()})")
     axes.set_ylabel("northing (km)")
     axes.set_title(
