@@ -86,3 +86,17 @@ def test_a_network_cut_in_two_stops_the_stage_with_one_line(sandbox: Sandbox, wo
         result.stderr + result.stdout
     )
     assert not (workdir.path / TIMESERIES / "velocity.h5").exists()
+
+
+def test_settings_that_cannot_work_stop_before_any_job(workdir: Workdir):
+    workdir.configure(scene_pairs(3))
+    enable_timeseries(workdir, unwrap_error_correction="phase_closure")
+    result = workdir.snakemake("-n", check=False)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1:] == [
+        "insarflow: timeseries.unwrap_error_correction = 'phase_closure' needs connected "
+        "components, which INSAR_GAMMA products do not have (INSAR_ISCE_BURST products do); "
+        "allowed with INSAR_GAMMA: 'no'"
+    ]
+    assert "Traceback" not in result.stderr
+    assert not (workdir.path / "results").exists()

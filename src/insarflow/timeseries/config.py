@@ -18,6 +18,12 @@ def check_timeseries_config(config: Mapping[str, Any]) -> None:
             f"timeseries.enabled needs HyP3 products, but processor = {config.get('processor')!r}; "
             "allowed with the time series: 'hyp3', 'both'"
         )
+    if (config.get("hyp3") or {}).get("include_dem") is False:
+        # Checked before any job is paid for: MintPy cannot load a stack without a DEM.
+        raise UserError(
+            "timeseries.enabled needs the DEM in every product, but hyp3.include_dem = False; "
+            "allowed with the time series: true"
+        )
     method = settings.get("unwrap_error_correction")
     job_type = (config.get("hyp3") or {}).get("job_type", "INSAR_GAMMA")
     if method not in (None, False, "no") and job_type == "INSAR_GAMMA":
