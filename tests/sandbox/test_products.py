@@ -12,7 +12,10 @@ import numpy as np
 import pytest
 import rasterio
 import requests
+from rasterio.windows import from_bounds
 from sandbox_helpers import burst, insar_job, slc
+
+from insarflow.sandbox.truth import write_truth
 
 GAMMA_NAME = re.compile(
     r"^S1[A-D]{2}_\d{8}T\d{6}_\d{8}T\d{6}_(VV|HH)[PRO]\d{3}_INT(80|40)_G_[uw]eF_[0-9A-F]{4}$"
@@ -110,21 +113,22 @@ def test_insar_gamma_layers_follow_the_job_options(hyp3: hyp3_sdk.HyP3, tmp_path
     assert "_INT80_G_weF_" in full.name  # water mask applied
     assert "_INT40_G_ueF_" in los.name
 
-    for product, pixel, size in ((full, 80.0, 64), (los, 40.0, 128)):
+    # Products are windows of a frame of 96 px at 80 m and 160 px at 40 m.
+    for product, pixel, size in ((full, 80.0, 96), (los, 40.0, 160)):
         grids = set()
         for tif in product.glob("*.tif"):
             with rasterio.open(tif) as dataset:
                 assert dataset.crs.is_projected
                 assert 32601 <= dataset.crs.to_epsg() <= 32660  # a northern UTM zone
                 assert dataset.res == (pixel, pixel)
-                assert dataset.shape == (size, size)
+                assert 0.75 * size <= min(dataset.shape) and max(dataset.shape) <= size
                 expected = "uint8" if tif.name.endswith("_water_mask.tif") else "float32"
                 assert dataset.dtypes == (expected,)
-                grids.add((dataset.crs.to_epsg(), dataset.transform))
+                grids.add((dataset.crs.to_epsg(), dataset.transform, dataset.shape))
                 if expected == "float32":
                     assert dataset.nodata == 0
                     values = dataset.read(1)
-                    assert np.count_nonzero(values) > size * size // 2
+                    assert np.count_nonzero(values) > values.size // 2
         assert len(grids) == 1  # every layer on the same grid
 
 
@@ -195,28 +199,55 @@ def test_isce_burst_products_follow_their_own_convention(
 def test_signal_grows_with_time_span_and_closes_in_loops(
     hyp3: hyp3_sdk.HyP3, tmp_path: Path
 ) -> None:
-    a, b, c = slc(date(2020, 1, 4)), slc(date(2020, 1, 16)), slc(date(2021, 1, 10))
+    days = date(2020, 1, 4), date(2020, 1, 16), date(2021, 1, 10)
+    a, b, c = (slc(day) for day in days)
     options = {"include_displacement_maps": True}
     batch = _finished(
         hyp3, [insar_job(a, b, **options), insar_job(b, c, **options), insar_job(a, c, **options)]
     )
     products = _download(batch, tmp_path)
+    truth = write_truth([a, b, c], "20x4", tmp_path / "truth")
+    # Products of a track differ in extent: compare them on their common overlap.
+    bounds = []
+    for product in products:
+        with rasterio.open(product / f"{product.name}_unw_phase.tif") as dataset:
+            bounds.append(dataset.bounds)
+    overlap = (
+        max(bound.left for bound in bounds),
+        max(bound.bottom for bound in bounds),
+        min(bound.right for bound in bounds),
+        min(bound.top for bound in bounds),
+    )
 
-    def read(product: Path, layer: str) -> np.ndarray:
-        with rasterio.open(product / f"{product.name}_{layer}.tif") as dataset:
-            return dataset.read(1).astype(float)
+    def read(path: Path) -> np.ndarray:
+        with rasterio.open(path) as dataset:
+            window = from_bounds(*overlap, transform=dataset.transform).round_offsets()
+            return dataset.read(1, window=window).astype(float)
 
-    short, long_ = read(products[0], "vert_disp"), read(products[2], "vert_disp")
+    def layer(product: Path, name: str) -> np.ndarray:
+        return read(product / f"{product.name}_{name}.tif")
+
+    velocity = read(truth["velocity"])
+    bowl, far = velocity < 0.8 * velocity.min(), velocity > 0.05 * velocity.min()
+    short, long_ = layer(products[0], "vert_disp"), layer(products[2], "vert_disp")
     valid = (short != 0) & (long_ != 0)
-    # A subsidence bowl deepening by ~5 cm/yr: a year shows it, twelve days barely do.
-    assert np.percentile(long_[valid], 1) < -0.03
-    assert np.percentile(short[valid], 1) > -0.02
-    # Phases of a->b plus b->c equal a->c up to noise: a network inversion has a real signal.
-    ab, bc, ac = (read(product, "unw_phase") for product in products)
+
+    def sinking(vertical: np.ndarray) -> float:
+        return float(vertical[bowl & valid].mean() - vertical[far & valid].mean())
+
+    # A subsidence bowl deepening by 5 cm/yr: a year shows it above the atmosphere, twelve days
+    # (1.6 mm of motion) barely do.
+    assert sinking(long_) < -0.03
+    assert abs(sinking(short)) < 0.015
+    # Phases of a->b plus b->c equal a->c up to noise and whole cycles (each GAMMA product keeps
+    # the wrapped phase at its own reference point; unwrapping errors): a network inversion has a
+    # real signal.
+    ab, bc, ac = (layer(product, "unw_phase") for product in products)
     both = valid & (ab != 0) & (bc != 0) & (ac != 0)
     misclosure = ab[both] + bc[both] - ac[both]
-    assert np.std(misclosure) < 0.5 * np.std(ac[both])
-    assert abs(np.median(misclosure)) < 0.5
+    misclosure -= 2 * np.pi * np.round(np.median(misclosure) / (2 * np.pi))
+    assert np.median(np.abs(misclosure)) < 0.5
+    assert np.mean(np.round(misclosure / (2 * np.pi)) != 0) < 0.4
 
 
 def test_products_are_deterministic_and_rendered_once(

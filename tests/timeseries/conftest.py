@@ -58,7 +58,7 @@ def synthetic_product(
     folder.mkdir()
     (folder / f"{name}.txt").write_text("Heading: -12.3\n")
     transform = from_origin(west, north, pixel, pixel)
-    cols, _rows = np.meshgrid(np.arange(width), np.arange(height))
+    cols, _ = np.meshgrid(np.arange(width), np.arange(height))
     # Value = easting of the pixel centre in km: clipping must keep each value at its place.
     easting = (west + (cols + 0.5) * pixel) / 1000.0
     for layer in layers:
@@ -95,3 +95,7 @@ def sandbox_products(root: Path, pairs: list[tuple[int, int]], **params: object)
                 path.write_bytes(data)
         dirs.append(pair_dir)
     return dirs
+
+
+# The HyP3 tests' sandbox process and Snakemake work directory, for end-to-end runs.
+from tests.hyp3.conftest import Sandbox, Workdir, sandbox, scene_pairs, workdir  # noqa: E402, F401

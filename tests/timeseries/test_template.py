@@ -164,3 +164,18 @@ def test_the_stage_needs_hyp3_products():
     with pytest.raises(UserError, match=r"processor = 'isce'; allowed with the time series"):
         check_timeseries_config({"processor": "isce", "timeseries": {"enabled": True}})
     check_timeseries_config({"processor": "both", "timeseries": {"enabled": True}})
+
+
+def test_unwrap_error_correction_is_refused_for_gamma_products():
+    config = {"processor": "hyp3", "hyp3": {"job_type": "INSAR_GAMMA"}}
+    config["timeseries"] = {"enabled": True, "unwrap_error_correction": "phase_closure"}
+    with pytest.raises(UserError, match=r"needs connected components, which INSAR_GAMMA"):
+        check_timeseries_config(config)
+    config["hyp3"]["job_type"] = "INSAR_ISCE_BURST"
+    check_timeseries_config(config)
+
+
+def test_the_stage_needs_the_dem_in_the_products_before_any_job_is_paid_for():
+    config = {"processor": "hyp3", "hyp3": {"include_dem": False}, "timeseries": {"enabled": True}}
+    with pytest.raises(UserError, match=r"needs the DEM in every product, but hyp3.include_dem"):
+        check_timeseries_config(config)

@@ -54,8 +54,15 @@ Admin routes (no authentication; for tests and benchmarks that run the sandbox a
 
 Jobs go PENDING -> RUNNING -> SUCCEEDED/FAILED on their own clock (``processing_seconds``, a fifth
 of it pending, plus up to ``processing_spread_seconds`` fixed by the job id); statuses are derived from timestamps when asked, so stored jobs cost nothing.
-Products are small, georeferenced, deterministic GeoTIFFs with a synthetic deformation signal
-(see ``insarflow.sandbox.scene``), rendered on first download and kept in the state directory.
+Products are small, georeferenced, deterministic GeoTIFFs with a synthetic deformation signal,
+a realistic troposphere (5-10 mm per date, correlated over kilometres), decorrelation noise and
+unwrapping errors in a quarter of the pairs (amplitudes and sources: ``insarflow.sandbox.scene``),
+rendered on first download and kept in the state directory. Each pair covers its own window of
+one UTM grid per track, as real products differ in extent. The ground truth (true LOS velocity and
+per-date observed LOS) can be exported to measure a time series::
+
+    python -m insarflow.sandbox truth --looks 20x4 --out-dir DIR GRANULE...
+    insarflow.sandbox.truth.write_truth(granules, looks, out_dir)
 """
 
 from insarflow.sandbox.faults import FaultConfig

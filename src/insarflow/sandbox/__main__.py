@@ -3,6 +3,9 @@
 The first line on stdout is the base URL (``http://127.0.0.1:PORT``), flushed as soon as the server
 accepts connections, so a parent process can read it; ``--url-file`` and ``--pid-file`` offer the
 same for parents that prefer files. SIGINT or SIGTERM stop the server cleanly (exit status 0).
+
+``python -m insarflow.sandbox truth --looks 20x4 --out-dir DIR GRANULE...`` writes the ground truth
+of the granules' frame instead (see ``insarflow.sandbox.truth``).
 """
 
 from __future__ import annotations
@@ -335,7 +338,39 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def build_truth_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} truth",
+        description="Write the ground truth of the granules' track/frame on its full grid: "
+        "velocity_mm_yr.tif (true LOS velocity, mm/yr, positive towards the sensor) and "
+        "observed_los_m.tif (per date: true LOS displacement plus atmosphere, metres).",
+    )
+    parser.add_argument("--looks", required=True, help="looks of the products (20x4, 10x2, 5x1)")
+    parser.add_argument("--out-dir", type=Path, required=True, help="directory to write into")
+    parser.add_argument("granules", nargs="+", metavar="GRANULE", help="scene or burst names")
+    return parser
+
+
+def truth_main(argv: list[str]) -> int:
+    """``truth`` subcommand: write the ground truth GeoTIFFs and print their paths."""
+    from insarflow.sandbox.granules import GranuleNameError
+    from insarflow.sandbox.truth import write_truth
+
+    args = build_truth_parser().parse_args(argv)
+    try:
+        paths = write_truth(args.granules, args.looks, args.out_dir)
+    except (GranuleNameError, ValueError) as error:
+        print(f"{PROG} truth: error: {error}", file=sys.stderr)
+        return 2
+    for path in paths.values():
+        print(path)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["truth"]:
+        return truth_main(arguments[1:])
     args = build_parser().parse_args(argv)
     try:
         return run(args)

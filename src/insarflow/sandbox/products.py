@@ -6,19 +6,24 @@ the layers the job options select, browse PNGs, the ``Key: value`` parameter fil
 
 A job's ``files[].size`` is reported before anybody downloads it (listing 10,000 jobs must not render
 10,000 products), so the size is fixed when the job is planned: members are stored uncompressed,
-GeoTIFF sizes are measured once per raster shape, and the zip comment pads the few variable-length
-members (PNGs, the parameter file) up to exactly that size. The bytes are deterministic per job.
+GeoTIFF and PNG sizes (PNGs are written with zlib level 0, so their size depends on the shape only)
+are measured once per raster shape, and the parameter file's length is known at planning time (its
+reference point is chosen from the long-term coherence; the phase there is a wrapped phase, as
+GAMMA's mcf keeps it, written with a fixed width).
+The zip is a plain one, as HyP3 serves it: no comment, so its end-of-central-directory record is
+the last 22 bytes, and the announced size is its real size. The bytes are deterministic per job.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import io
 import math
 import warnings
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,18 +31,26 @@ from typing import Any
 
 import numpy as np
 import rasterio
+from PIL import Image
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
 
 from insarflow.sandbox.granules import Burst, Scene, parse_burst, parse_scene
-from insarflow.sandbox.scene import Grid, backscatter, frame_grid, interferogram, stable_seed
+from insarflow.sandbox.scene import (
+    Grid,
+    Window,
+    backscatter,
+    coverage_window,
+    frame_grid,
+    interferogram,
+    perpendicular_baseline,
+    reference_pixel,
+    stable_seed,
+    track_heading,
+)
 
-_TIFF_SLACK = 256  # bytes a GeoTIFF may differ from its measured template (tag text lengths)
-_PNG_OVERHEAD = 2048  # PNG signature, header, palette, transparency and zlib framing
-_PARAMETER_FILE_BOUND = 4096
 _ZIP_ENTRY_OVERHEAD = 30 + 46  # local file header + central directory record, no extras
 _ZIP_END_RECORD = 22
-_MAX_ZIP_COMMENT = 65535
 _PRECISE_ORBIT_DELAY = timedelta(days=20)
 _GDAL_ENV = {"GDAL_PAM_ENABLED": "NO"}  # no .aux.xml side files for in-memory PNGs
 
@@ -73,13 +86,19 @@ class ProductPlan:
 
     job_type: str
     name: str
-    grid: Grid
+    frame: Grid  # the track/frame's full grid
+    window: Window  # the part of the frame this product covers
     rasters: tuple[Raster, ...]
     browse: tuple[str, ...]  # PNG suffixes ("_unw_phase", ...; "" for RTC's <name>.png)
     reference: tuple[Scene | Burst, ...]
     secondary: tuple[Scene | Burst, ...]
     job_parameters: dict[str, Any] = field(hash=False, compare=False)
     processing_time: datetime = field(compare=False)
+    facts: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def grid(self) -> Grid:
+        return self.frame.window(self.window)
 
     @property
     def zip_name(self) -> str:
@@ -94,27 +113,26 @@ class ProductPlan:
     def thumbnail_files(self) -> list[str]:
         return [f"{self.name}{suffix}_thumb.png" for suffix in self.browse]
 
-    def member_bounds(self) -> dict[str, int]:
-        """Upper bound (exact for most) of every zip member's size, in archive order."""
-        bounds = {f"{self.name}/": 0}
+    def member_sizes(self) -> dict[str, int]:
+        """The exact size of every zip member, in archive order."""
+        width, height = self.window.width, self.window.height
+        sizes = {f"{self.name}/": 0}
         for raster in self.rasters:
-            epsg = self.grid.epsg if raster.georeferenced else None
-            bounds[self.arcname(f"_{raster.layer}", "tif")] = (
-                measured_tiff_size(raster, epsg, self.grid.width, self.grid.height) + _TIFF_SLACK
+            epsg = self.frame.epsg if raster.georeferenced else None
+            sizes[self.arcname(f"_{raster.layer}", "tif")] = measured_tiff_size(
+                raster, epsg, width, height
             )
         for suffix in self.browse:
-            bounds[self.arcname(suffix, "png")] = (
-                self.grid.height * (self.grid.width + 1) + _PNG_OVERHEAD
-            )
-        bounds[self.arcname("", "txt")] = _PARAMETER_FILE_BOUND
-        bounds[self.arcname("", "README.md.txt")] = len(readme_text(self).encode())
-        return bounds
+            sizes[self.arcname(suffix, "png")] = measured_png_size(width, height)
+        sizes[self.arcname("", "txt")] = len(parameter_text(self).encode())
+        sizes[self.arcname("", "README.md.txt")] = len(readme_text(self).encode())
+        return sizes
 
     def zip_size(self) -> int:
-        """The exact size of the product zip (members plus padding)."""
+        """The exact size of the plain product zip."""
         return _ZIP_END_RECORD + sum(
-            _ZIP_ENTRY_OVERHEAD + 2 * len(arcname.encode()) + bound
-            for arcname, bound in self.member_bounds().items()
+            _ZIP_ENTRY_OVERHEAD + 2 * len(arcname.encode()) + size
+            for arcname, size in self.member_sizes().items()
         )
 
 
@@ -144,7 +162,36 @@ def plan_product(
         "INSAR_ISCE_MULTI_BURST": _plan_isce_multi_burst,
         "RTC_GAMMA": _plan_rtc,
     }[job_type]
-    return planner(job_id, job_parameters, processing_time)
+    plan = planner(job_id, job_parameters, processing_time)
+    if plan.job_type == "RTC_GAMMA":
+        return plan
+    return dataclasses.replace(plan, facts=_interferogram_facts(plan))
+
+
+def parameter_text(plan: ProductPlan, reference_phase: float = 0.0) -> str:
+    """The product's ``<name>.txt``. Its length does not depend on ``reference_phase`` (a wrapped
+    phase, written with a fixed width), so the zip size is known before the phase is computed."""
+    if plan.job_type == "RTC_GAMMA":
+        return rtc_parameter_text(plan)
+    if plan.job_type == "INSAR_GAMMA":
+        return gamma_parameter_text(plan, {**plan.facts, "reference_phase": reference_phase})
+    return isce_parameter_text(plan, plan.facts)
+
+
+def _fixed_width_phase(value: float) -> str:
+    """A phase in [-pi, pi] as 8 characters: 3.141593, -3.14159."""
+    if not -math.pi - 1e-6 <= value <= math.pi + 1e-6:
+        raise ValueError(f"reference phase {value} is not wrapped")
+    return f"{value:.6f}" if value >= 0 else f"{value:.5f}"
+
+
+def _acquisition_window(frame: Grid, moment: datetime) -> Window:
+    return coverage_window(frame, f"acquisition:{moment:%Y%m%d}")
+
+
+def _burst_set_window(frame: Grid, bursts: Iterable[Burst]) -> Window:
+    # One burst set always covers the same ground, whatever the dates of the pair.
+    return coverage_window(frame, "bursts:" + ",".join(sorted({b.id_swath for b in bursts})))
 
 
 def _plan_gamma(job_id: str, params: dict[str, Any], processed: datetime) -> ProductPlan:
@@ -171,10 +218,16 @@ def _plan_gamma(job_id: str, params: dict[str, Any], processed: datetime) -> Pro
     if params["include_look_vectors"]:
         layers += ["lv_theta", "lv_phi"]
     rasters = layer_rasters(layers)
+    frame = frame_grid(f"slc:{first.relative_orbit}", pixel)
+    # The product covers what both acquisitions cover (their frames start at different times).
+    window = _acquisition_window(frame, first.start).intersection(
+        _acquisition_window(frame, second.start)
+    )
     return ProductPlan(
         job_type="INSAR_GAMMA",
         name=name,
-        grid=frame_grid(f"slc:{first.relative_orbit}", pixel),
+        frame=frame,
+        window=window,
         rasters=rasters,
         browse=("_color_phase", "_unw_phase"),
         reference=(first,),
@@ -206,10 +259,12 @@ def _plan_isce_burst(job_id: str, params: dict[str, Any], processed: datetime) -
         Raster("lon_rdr", georeferenced=False),
         Raster("los_rdr", count=2, georeferenced=False),
     ]
+    frame = frame_grid(f"burst:{first.id_swath}", pixel)
     return ProductPlan(
         job_type="INSAR_ISCE_BURST",
         name=name,
-        grid=frame_grid(f"burst:{first.id_swath}", pixel),
+        frame=frame,
+        window=_burst_set_window(frame, (first,)),
         rasters=tuple(rasters),
         browse=("_unw_phase",),
         reference=(first,),
@@ -241,10 +296,12 @@ def _plan_isce_multi_burst(job_id: str, params: dict[str, Any], processed: datet
     if params["apply_water_mask"]:
         layers.append("water_mask")
     rasters = layer_rasters(layers)
+    frame = frame_grid(f"burst:{first.id_swath}", pixel)
     return ProductPlan(
         job_type="INSAR_ISCE_MULTI_BURST",
         name=name,
-        grid=frame_grid(f"burst:{first.id_swath}", pixel),
+        frame=frame,
+        window=_burst_set_window(frame, reference),
         rasters=rasters,
         browse=("_unw_phase",),
         reference=tuple(reference),
@@ -282,10 +339,12 @@ def _plan_rtc(job_id: str, params: dict[str, Any], processed: datetime) -> Produ
     if params["include_scattering_area"]:
         layers.append("area")
     rasters = layer_rasters(layers)
+    frame = frame_grid(f"slc:{scene.relative_orbit}", resolution)
     return ProductPlan(
         job_type="RTC_GAMMA",
         name=name,
-        grid=frame_grid(f"slc:{scene.relative_orbit}", resolution),
+        frame=frame,
+        window=_acquisition_window(frame, scene.start),
         rasters=rasters,
         browse=("",),
         reference=(scene,),
@@ -343,23 +402,28 @@ def measured_tiff_size(raster: Raster, epsg: int | None, width: int, height: int
         center_x=0.0,
         center_y=0.0,
     )
-    zeros = np.zeros((raster.count, height, width), dtype=raster.dtype)
-    return len(geotiff_bytes(zeros, raster, grid, datetime(2000, 1, 1, tzinfo=UTC)))
+    # Ones, not zeros: GDAL lays out a raster that is all nodata differently (full last strip).
+    ones = np.ones((raster.count, height, width), dtype=raster.dtype)
+    return len(geotiff_bytes(ones, raster, grid, datetime(2000, 1, 1, tzinfo=UTC)))
 
 
 def _palette_png(indices: np.ndarray, colormap: dict[int, tuple[int, int, int, int]]) -> bytes:
-    height, width = indices.shape
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with rasterio.Env(**_GDAL_ENV), MemoryFile() as memory:
-            with memory.open(
-                driver="PNG", width=width, height=height, count=1, dtype="uint8"
-            ) as dataset:
-                dataset.write(indices.astype(np.uint8), 1)
-                dataset.write_colormap(1, colormap)
-            return bytes(memory.read())
+    """A palette PNG, zlib level 0 (stored), so its size depends on the shape only; index 0 is
+    transparent."""
+    image = Image.fromarray(np.ascontiguousarray(indices, dtype=np.uint8), mode="P")
+    image.putpalette([channel for index in range(256) for channel in colormap[index][:3]])
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=0, transparency=0)
+    return buffer.getvalue()
 
 
+@functools.lru_cache(maxsize=1024)
+def measured_png_size(width: int, height: int) -> int:
+    """Size of a browse PNG of this shape (stored zlib: pixel values do not change it)."""
+    return len(_palette_png(np.zeros((height, width), dtype=np.uint8), _ramp_colormap()))
+
+
+@functools.lru_cache(maxsize=1)
 def _cyclic_colormap() -> dict[int, tuple[int, int, int, int]]:
     colors = {0: (0, 0, 0, 0)}
     for index in range(1, 256):
@@ -370,6 +434,7 @@ def _cyclic_colormap() -> dict[int, tuple[int, int, int, int]]:
     return colors
 
 
+@functools.lru_cache(maxsize=1)
 def _ramp_colormap() -> dict[int, tuple[int, int, int, int]]:
     colors = {0: (0, 0, 0, 0)}
     for index in range(1, 256):
@@ -408,25 +473,53 @@ def _date_seeded(name: str, low: float, high: float) -> float:
     return low + (stable_seed("value", name) % 1_000_000) / 1_000_000 * (high - low)
 
 
-def _perpendicular_baseline(first: datetime, second: datetime, frame: str) -> float:
-    # Per-date orbit positions, so baselines of a network add up like real ones.
-    def position(moment: datetime) -> float:
-        return _date_seeded(f"{frame}:{moment:%Y%m%d}", -150.0, 150.0)
+@functools.lru_cache(maxsize=8192)
+def _reference_coordinates(frame: Grid, window: Window, row: int, col: int) -> dict[str, float]:
+    grid = frame.window(window)
+    x, y = grid.map_coordinates(row, col)
+    lons, lats = grid.lon_lat(np.array([x]), np.array([y]))
+    return {
+        "reference_x": x,
+        "reference_y": y,
+        "reference_lon": float(lons[0]),
+        "reference_lat": float(lats[0]),
+    }
 
-    return round(position(second) - position(first), 4)
 
-
-def _render_interferogram(plan: ProductPlan) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def _interferogram_facts(plan: ProductPlan) -> dict[str, Any]:
+    """What the parameter file says about a pair, known before the product is rendered."""
     first_time = min(item.start for item in plan.reference)
     second_time = max(item.start for item in plan.secondary)
-    ascending = _pass_is_ascending(first_time, plan.grid)
+    ascending = _pass_is_ascending(first_time, plan.frame)
+    row, col = reference_pixel(plan.frame, plan.window)
+    facts: dict[str, Any] = {
+        "ascending": ascending,
+        "heading": track_heading(plan.frame, ascending),
+        "reference_time": first_time,
+        "secondary_time": second_time,
+        "reference_row": row,
+        "reference_col": col,
+    }
+    if plan.job_type == "INSAR_GAMMA":
+        facts.update(_reference_coordinates(plan.frame, plan.window, row, col))
+    return facts
+
+
+def _render_interferogram(plan: ProductPlan) -> tuple[dict[str, np.ndarray], float]:
+    facts = plan.facts
+    ascending = facts["ascending"]
     ifg = interferogram(
-        plan.grid,
-        first_time,
-        second_time,
+        plan.frame,
+        plan.window,
+        facts["reference_time"],
+        facts["secondary_time"],
         apply_water_mask=bool(plan.job_parameters["apply_water_mask"]),
-        ascending=ascending,
+        heading_deg=facts["heading"],
+        # GAMMA's mcf keeps the wrapped phase at its reference point; SNAPHU (ISCE2) does not.
+        wrapped_at_reference=plan.job_type == "INSAR_GAMMA",
     )
+    if ifg.reference_pixel != (facts["reference_row"], facts["reference_col"]):
+        raise RuntimeError(f"{plan.name}: the reference point moved between planning and render")
     layers: dict[str, np.ndarray] = {
         name: getattr(ifg, name)
         for name in (
@@ -446,12 +539,13 @@ def _render_interferogram(plan: ProductPlan) -> tuple[dict[str, np.ndarray], dic
         )
     }
     if any(not raster.georeferenced for raster in plan.rasters):
+        grid = plan.grid
         ys, xs = np.meshgrid(
-            plan.grid.north - (np.arange(plan.grid.height) + 0.5) * plan.grid.pixel,
-            plan.grid.west + (np.arange(plan.grid.width) + 0.5) * plan.grid.pixel,
+            grid.north - (np.arange(grid.height) + 0.5) * grid.pixel,
+            grid.west + (np.arange(grid.width) + 0.5) * grid.pixel,
             indexing="ij",
         )
-        lons, lats = plan.grid.lon_lat(xs, ys)
+        lons, lats = grid.lon_lat(xs, ys)
         # Radar geometry: rows run along track, so an ascending pass is flipped north-south.
         flip = np.flipud if ascending else np.fliplr
         layers["lat_rdr"] = flip(lats).astype(np.float32)
@@ -463,33 +557,17 @@ def _render_interferogram(plan: ProductPlan) -> tuple[dict[str, np.ndarray], dic
             np.complex64
         )
     row, col = ifg.reference_pixel
-    x, y = plan.grid.map_coordinates(row, col)
-    lons, lats = plan.grid.lon_lat(np.array([x]), np.array([y]))
-    facts = {
-        "ascending": ascending,
-        "reference_time": first_time,
-        "secondary_time": second_time,
-        "reference_row": row,
-        "reference_col": col,
-        "reference_phase": float(ifg.unw_phase[row, col]),
-        "reference_x": x,
-        "reference_y": y,
-        "reference_lon": float(lons[0]),
-        "reference_lat": float(lats[0]),
-    }
-    return layers, facts
+    return layers, float(ifg.unw_phase[row, col])
 
 
 def _geometry_values(plan: ProductPlan, facts: dict[str, Any]) -> dict[str, float]:
     frame = plan.name.split("_")[0]
-    lat = math.radians(plan.grid.center_lat)
+    lat = math.radians(plan.frame.center_lat)
     earth_radius = 6378137.0 * (1 - 0.00335281 * math.sin(lat) ** 2)
-    near = 799_000.0 + _date_seeded(f"{frame}:{plan.grid.center_x}", 0.0, 30_000.0)
-    heading = -12.0 if facts["ascending"] else -168.0
-    heading += _date_seeded(f"heading:{plan.grid.center_y}", -2.0, 2.0)
+    near = 799_000.0 + _date_seeded(f"{frame}:{plan.frame.center_x}", 0.0, 30_000.0)
     return {
-        "baseline": _perpendicular_baseline(
-            facts["reference_time"], facts["secondary_time"], f"{plan.grid.center_x:.0f}"
+        "baseline": perpendicular_baseline(
+            plan.frame.identity, facts["reference_time"], facts["secondary_time"]
         ),
         "utc_time": round(
             facts["reference_time"].hour * 3600
@@ -498,7 +576,7 @@ def _geometry_values(plan: ProductPlan, facts: dict[str, Any]) -> dict[str, floa
             + _date_seeded(plan.name[:40], 0.0, 1.0),
             6,
         ),
-        "heading": round(heading, 7),
+        "heading": round(facts["heading"], 7),
         "height": round(_date_seeded(f"height:{plan.name[:40]}", 692_000.0, 695_000.0), 4),
         "earth_radius": round(earth_radius, 4),
         "near": round(near, 4),
@@ -545,7 +623,7 @@ def gamma_parameter_text(plan: ProductPlan, facts: dict[str, Any]) -> str:
         ("DEM source", "GLO-30"),
         ("DEM resolution (m)", resolution * 2),
         ("Unwrapping type", "mcf"),
-        ("Phase at reference point", round(facts["reference_phase"], 6)),
+        ("Phase at reference point", _fixed_width_phase(facts["reference_phase"])),
         (
             "Azimuth line of the reference point in SAR space",
             facts["reference_row"] * azimuth_looks,
@@ -680,7 +758,7 @@ def render_members(plan: ProductPlan) -> dict[str, bytes]:
     """Every file of the product, keyed by its path inside the zip."""
     processed = plan.processing_time
     if plan.job_type == "RTC_GAMMA":
-        layers = backscatter(plan.grid, plan.reference[0].start)
+        layers = backscatter(plan.frame, plan.window, plan.reference[0].start)
         copol = f"{plan.reference[0].copol}{plan.reference[0].copol}"
         named = {copol: layers["copol"]}
         for raster in plan.rasters:
@@ -688,16 +766,12 @@ def render_members(plan: ProductPlan) -> dict[str, bytes]:
                 named[raster.layer] = layers.get(raster.layer, layers["crosspol"])
         valid = layers["ls_map"] == 1
         browse_layers = {"copol": layers["copol"]}
-        parameter_text = rtc_parameter_text(plan)
+        text = parameter_text(plan)
     else:
-        named, facts = _render_interferogram(plan)
+        named, reference_phase = _render_interferogram(plan)
         valid = named["corr"] != 0
         browse_layers = named
-        parameter_text = (
-            gamma_parameter_text(plan, facts)
-            if plan.job_type == "INSAR_GAMMA"
-            else isce_parameter_text(plan, facts)
-        )
+        text = parameter_text(plan, reference_phase)
     members: dict[str, bytes] = {f"{plan.name}/": b""}
     for raster in plan.rasters:
         members[plan.arcname(f"_{raster.layer}", "tif")] = geotiff_bytes(
@@ -705,7 +779,7 @@ def render_members(plan: ProductPlan) -> dict[str, bytes]:
         )
     for suffix in plan.browse:
         members[plan.arcname(suffix, "png")] = _browse_png(suffix, browse_layers, valid)
-    members[plan.arcname("", "txt")] = parameter_text.encode()
+    members[plan.arcname("", "txt")] = text.encode()
     members[plan.arcname("", "README.md.txt")] = readme_text(plan).encode()
     return members
 
@@ -713,10 +787,10 @@ def render_members(plan: ProductPlan) -> dict[str, bytes]:
 def write_product_zip(plan: ProductPlan, destination: Path) -> int:
     """Render the product and write ``destination`` atomically; returns its size in bytes."""
     members = render_members(plan)
-    bounds = plan.member_bounds()
+    sizes = plan.member_sizes()
     for arcname, data in members.items():
-        if len(data) > bounds[arcname]:
-            raise RuntimeError(f"{arcname} is {len(data)} bytes, over its bound {bounds[arcname]}")
+        if len(data) != sizes[arcname]:
+            raise RuntimeError(f"{arcname} is {len(data)} bytes, planned {sizes[arcname]}")
     buffer = io.BytesIO()
     timestamp = plan.processing_time.timetuple()[:6]
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
@@ -725,13 +799,6 @@ def write_product_zip(plan: ProductPlan, destination: Path) -> int:
             directory = arcname.endswith("/")
             info.external_attr = ((0o40755 << 16) | 0x10) if directory else (0o100644 << 16)
             archive.writestr(info, data)
-        unpadded = (
-            buffer.tell() + sum(46 + len(name.encode()) for name in members) + _ZIP_END_RECORD
-        )
-        padding = plan.zip_size() - unpadded
-        if not 0 <= padding <= _MAX_ZIP_COMMENT:
-            raise RuntimeError(f"{plan.zip_name}: cannot pad {unpadded} bytes to {plan.zip_size()}")
-        archive.comment = b" " * padding
     data = buffer.getvalue()
     if len(data) != plan.zip_size():
         raise RuntimeError(f"{plan.zip_name} is {len(data)} bytes, expected {plan.zip_size()}")
@@ -740,3 +807,36 @@ def write_product_zip(plan: ProductPlan, destination: Path) -> int:
     temporary.write_bytes(data)
     temporary.replace(destination)
     return len(data)
+
+
+def frame_of_granules(granules: Sequence[str], looks: str) -> Grid:
+    """The full grid of the track/frame some scenes or bursts belong to, at the looks' spacing
+    (what the products of those granules are windows of); ValueError if they span several."""
+    if not granules:
+        raise ValueError("no granules given; name the scenes or bursts of one track")
+    keys: set[str] = set()
+    bursts: list[Burst] = []
+    for name in granules:
+        if name.endswith("-BURST"):
+            bursts.append(parse_burst(name))
+        else:
+            keys.add(f"slc:{parse_scene(name).relative_orbit}")
+    if bursts and keys:
+        raise ValueError(
+            "granules mix SLC scenes and bursts; give the granules of one product type"
+        )
+    spacing = ISCE_PIXEL_SPACING if bursts else GAMMA_PIXEL_SPACING
+    if looks not in spacing:
+        kind = "bursts" if bursts else "scenes"
+        raise ValueError(f"looks {looks!r} is not allowed for {kind}; use one of {sorted(spacing)}")
+    if bursts:
+        first = min(bursts, key=lambda burst: (burst.burst_id, burst.swath))
+        keys = {f"burst:{first.id_swath}"}
+        if len({burst.relative_orbit for burst in bursts}) > 1:
+            raise ValueError("bursts belong to several relative orbits; give those of one track")
+    if len(keys) > 1:
+        raise ValueError(
+            f"scenes belong to several relative orbits ({', '.join(sorted(keys))}); "
+            "give those of one track"
+        )
+    return frame_grid(keys.pop(), spacing[looks])

@@ -18,6 +18,22 @@ def check_timeseries_config(config: Mapping[str, Any]) -> None:
             f"timeseries.enabled needs HyP3 products, but processor = {config.get('processor')!r}; "
             "allowed with the time series: 'hyp3', 'both'"
         )
+    if (config.get("hyp3") or {}).get("include_dem") is False:
+        # Checked before any job is paid for: MintPy cannot load a stack without a DEM.
+        raise UserError(
+            "timeseries.enabled needs the DEM in every product, but hyp3.include_dem = False; "
+            "allowed with the time series: true"
+        )
+    method = settings.get("unwrap_error_correction")
+    job_type = (config.get("hyp3") or {}).get("job_type", "INSAR_GAMMA")
+    if method not in (None, False, "no") and job_type == "INSAR_GAMMA":
+        # MintPy 1.6.4 corrects both ways per connected component (its connectComponent
+        # dataset); GAMMA products have no conncomp layer (hyp3#1174, #832).
+        raise UserError(
+            f"timeseries.unwrap_error_correction = {method!r} needs connected components, which "
+            "INSAR_GAMMA products do not have (INSAR_ISCE_BURST products do); "
+            "allowed with INSAR_GAMMA: 'no'"
+        )
     lalo = settings.get("reference_lalo")
     if lalo:
         lat, lon = lalo

@@ -177,7 +177,7 @@ def plot_velocity(
     limit = float(np.nanpercentile(np.abs(shown), 99.5)) if np.isfinite(shown).any() else 1.0
     limit = max(limit, 0.1)
     extent = _extent_km(geo, velocity.shape)
-    figure, axes = plt.subplots(figsize=(7.5, 6.2), dpi=120)
+    figure, axes = plt.subplots(figsize=(7.5, 6.8), dpi=120)
     axes.set_facecolor("0.85")
     image = axes.imshow(
         shown, cmap="RdBu_r", vmin=-limit, vmax=limit, extent=extent, interpolation="nearest"
@@ -186,7 +186,8 @@ def plot_velocity(
     bar.set_label("LOS velocity (mm/yr), + toward the satellite")
     _mark(axes, geo, (geo.ref_row, geo.ref_col), "k^", "reference point")
     _mark(axes, geo, largest, "ko", f"largest motion ({velocity[largest]:.1f} mm/yr)", filled=False)
-    axes.legend(loc="lower left", fontsize=8, framealpha=0.8)
+    # Below the map: inside it, the legend could hide a marker.
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8)
     axes.set_xlabel(f"easting (km, {geo.crs.to_string()})")
     axes.set_ylabel("northing (km)")
     axes.set_title(
@@ -225,9 +226,14 @@ def plot_displacement(
 
     with h5py.File(timeseries_h5, "r") as handle:
         dates = [datetime.strptime(_text(d), "%Y%m%d") for d in handle["date"][()]]
+        # MintPy refers the series to a reference date it picks (reference_date step); shown here
+        # since the first acquisition instead.
         series = {
-            "reference point": handle["timeseries"][:, geo.ref_row, geo.ref_col] * MM_PER_M,
-            "largest motion": handle["timeseries"][:, largest[0], largest[1]] * MM_PER_M,
+            name: (values - values[0]) * MM_PER_M
+            for name, values in (
+                ("reference point", handle["timeseries"][:, geo.ref_row, geo.ref_col]),
+                ("largest motion", handle["timeseries"][:, largest[0], largest[1]]),
+            )
         }
     velocity, std = read_velocity(velocity_h5)
     figure, axes = plt.subplots(figsize=(8, 4.5), dpi=120)
@@ -246,7 +252,10 @@ def plot_displacement(
             axes.plot(dates, offset + rate * years, "--", color="0.5", linewidth=1)
     axes.axhline(0.0, color="0.7", linewidth=0.8)
     axes.set_ylabel("LOS displacement (mm), + toward the satellite")
-    axes.set_title(f"displacement since {dates[0]:%Y-%m-%d} (dashed: velocity fit)", fontsize=10)
+    axes.set_title(
+        f"displacement since the first acquisition, {dates[0]:%Y-%m-%d} (dashed: velocity fit)",
+        fontsize=10,
+    )
     axes.legend(fontsize=8)
     figure.autofmt_xdate()
     figure.tight_layout()
