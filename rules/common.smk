@@ -69,6 +69,8 @@ def get_final_outputs(wildcards):
         targets.append(paths.HYP3_STATUS)
     if RUN_ISCE:
         targets.append("results/isce/complete.txt")
+    targets += get_timeseries_outputs(wildcards)
+    targets += get_report_outputs(wildcards)
     return targets
 
 
@@ -236,3 +238,141 @@ def get_isce_step_runtime(wildcards):
 
 def get_isce_pair_ids(wildcards):
     return " ".join(f"{a}_{b}" for a, b in sorted(ISCE.pairs))
+
+
+# === Time-series input functions (rules/timeseries.smk) ===
+from insarflow.timeseries import paths as TIMESERIES_PATHS
+from insarflow.timeseries.config import check_timeseries_config
+
+try:
+    check_timeseries_config(config)
+except UserError as error:
+    sys.exit(f"insarflow: {error}")
+# The stage works on HyP3 products: with processor isce it has nothing to work on.
+RUN_TIMESERIES = config["timeseries"]["enabled"] and RUN_HYP3
+
+
+def get_timeseries_outputs(wildcards):
+    if not RUN_TIMESERIES:
+        return []
+    outputs = [
+        TIMESERIES_PATHS.TIMESERIES,
+        TIMESERIES_PATHS.VELOCITY,
+        TIMESERIES_PATHS.VELOCITY_TIF,
+        TIMESERIES_PATHS.VELOCITY_STD_TIF,
+        TIMESERIES_PATHS.TEMPORAL_COHERENCE_TIF,
+        TIMESERIES_PATHS.VELOCITY_PNG,
+        TIMESERIES_PATHS.DISPLACEMENT_PNG,
+    ]
+    if config["timeseries"]["kmz"]:
+        outputs.append(TIMESERIES_PATHS.VELOCITY_KMZ)
+    return outputs
+
+
+def get_timeseries_settings():
+    return dict(config["timeseries"])
+
+
+def get_timeseries_threads(wildcards):
+    settings = config["timeseries"]
+    return settings["num_workers"] if settings["cluster"] == "local" else 1
+
+
+# === Report input functions (rules/report.smk) ===
+from insarflow.report import quicklooks as report_quicklooks
+
+REPORT_QUICKLOOK_LAYERS = tuple(report_quicklooks.LAYERS)
+
+
+def get_report_outputs(wildcards):
+    """Every report item; part of the default target, so `--report` finds them all."""
+    targets = []
+    if RUN_HYP3:
+        targets += [
+            "results/report/hyp3/network.png",
+            "results/report/hyp3/temporal_baselines.png",
+            "results/report/hyp3/job_timeline.png",
+            "results/report/hyp3/credits_and_expiry.html",
+        ]
+        targets += expand(
+            "results/report/hyp3/quicklooks/{layer}/page-{page}.png",
+            layer=REPORT_QUICKLOOK_LAYERS,
+            page=get_report_quicklook_pages(),
+        )
+    if RUN_TIMESERIES:
+        targets += [
+            "results/report/displacement/velocity.png",
+            "results/report/displacement/velocity_std.png",
+            "results/report/displacement/point_time_series.png",
+            "results/report/displacement/coherence_matrix.png",
+        ]
+    if RUN_ISCE:
+        targets += [
+            "results/report/isce/network.png",
+            "results/report/isce/temporal_baselines.png",
+            "results/report/isce/commands_gantt.png",
+            "results/report/isce/step_wall_times.png",
+        ]
+    return targets
+
+
+def get_report_hyp3_pair_dates():
+    return {pair_id: list(pair.dates) for pair_id, pair in PAIRS.items()}
+
+
+def get_report_hyp3_finished_records(wildcards):
+    # The `record` outputs of hyp3_product (rules/hyp3.smk), one per pair.
+    return expand(paths.HYP3_FINISHED, options=HYP3_OPTIONS, pair=PAIRS)
+
+
+def get_report_hyp3_ledger():
+    return str(paths.HYP3_STATE.ledger)
+
+
+def get_report_hyp3_board():
+    return str(paths.HYP3_STATE.poll_dir)
+
+
+def get_report_quicklook_pages():
+    pages = report_quicklooks.page_count(len(PAIRS))
+    return [f"{page:03d}" for page in range(1, pages + 1)]
+
+
+def get_report_quicklook_products(wildcards):
+    return get_hyp3_products(wildcards)[
+        report_quicklooks.page_slice(int(wildcards.page))
+    ]
+
+
+def get_report_quicklook_title(wildcards):
+    return report_quicklooks.LAYERS[wildcards.layer].title
+
+
+def get_report_quicklook_labels(wildcards):
+    pair_ids = list(PAIRS)[report_quicklooks.page_slice(int(wildcards.page))]
+    return {
+        "page": wildcards.page,
+        "pairs": f"{pair_ids[0]} … {pair_ids[-1]}" if pair_ids else "-",
+    }
+
+
+def get_report_isce_pair_dates(wildcards):
+    return {f"{a}_{b}": [a, b] for a, b in sorted(ISCE.pairs)}
+
+
+def get_report_isce_plan(wildcards):
+    return f"results/isce/{ISCE.fingerprint}/plan.json"
+
+
+def get_report_isce_log_dir(wildcards):
+    return f"logs/isce/{ISCE.fingerprint}"
+
+
+def get_report_mintpy_files(wildcards):
+    # Inside the time-series stage's MintPy work dir (a directory output).
+    work = TIMESERIES_PATHS.MINTPY_DIR
+    return {
+        "ifgram_stack": f"{work}/inputs/ifgramStack.h5",
+        "geometry": f"{work}/inputs/geometryGeo.h5",
+        "mask": f"{work}/maskTempCoh.h5",
+    }

@@ -33,6 +33,17 @@ export PYTHONDONTWRITEBYTECODE=1
 say "Python environment"
 insarflow_venv test
 
+# ------------------------------------------------------------------ 1b. headless browser
+# The report tests render `snakemake --report` in Debian's Chromium (tests/report).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    say "installing chromium and chromium-driver with apt-get (report tests)"
+    apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    say "chromium: not installed (needs root and apt-get); outside CI the report browser tests skip"
+  fi
+fi
+
 # ------------------------------------------------------------------ 2. SLURM cluster
 SLURM_DIR=${INSARFLOW_SLURM_DIR:-/tmp/insarflow-slurm}
 SLURM_UP=scripts/slurm/slurm-up.sh

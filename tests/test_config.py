@@ -137,7 +137,7 @@ def _resolve(path: str) -> dict[str, Any] | None:
         (
             {"procesor": "hyp3"},
             "config: unknown key 'procesor'; allowed keys here: connections, hyp3, isce, multi_burst, "
-            "pairs, processor, scenes",
+            "pairs, processor, scenes, timeseries",
         ),
         (
             {"hyp3": {"sandbox": {"credit": 5}}},

@@ -48,6 +48,43 @@ _create_venv() {
   fi
 }
 
+# What a complete install can import (MintPy reads GeoTIFFs through osgeo.gdal / gdal_array).
+_INSARFLOW_IMPORTS='import insarflow, mintpy; from osgeo import gdal, gdal_array'
+
+# The GDAL Python bindings for the time-series stage (MintPy). PyPI has them as an sdist only,
+# which must be built against the system libgdal of the same version, with numpy already
+# installed (else gdal_array is left out) and without build isolation. Idempotent: nothing
+# happens when `from osgeo import gdal_array` already works.
+_ensure_gdal_bindings() {
+  local python=$INSARFLOW_VENV/bin/python log=$INSARFLOW_VENV/gdal-install.log version
+  "$python" -c 'from osgeo import gdal, gdal_array' 2>/dev/null && return 0
+  if ! command -v gdal-config >/dev/null || ! command -v g++ >/dev/null; then
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+      _venv_say "installing libgdal-dev gdal-bin g++ with apt-get (for the GDAL Python bindings)"
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        libgdal-dev gdal-bin g++; } >"$log" 2>&1 || {
+        tail -n 20 "$log" >&2
+        echo "insarflow: apt-get install libgdal-dev gdal-bin g++ failed; see $log" >&2
+        return 1
+      }
+    else
+      echo "insarflow: the GDAL Python bindings need gdal-config and g++: install libgdal-dev" \
+        "gdal-bin g++ (Debian/Ubuntu, as root), or use --sdm conda with envs/mintpy.yaml" >&2
+      return 1
+    fi
+  fi
+  version=$(gdal-config --version)
+  _venv_say "building the GDAL $version Python bindings against the system libgdal (log: $log)"
+  if ! { "$python" -m pip install --disable-pip-version-check --no-input "setuptools>=68" wheel numpy &&
+    "$python" -m pip install --disable-pip-version-check --no-input --no-build-isolation \
+      "gdal==$version"; } >>"$log" 2>&1 ||
+    ! "$python" -c 'from osgeo import gdal, gdal_array' 2>>"$log"; then
+    tail -n 40 "$log" >&2
+    echo "insarflow: pip install gdal==$version failed; see $log" >&2
+    return 1
+  fi
+}
+
 # insarflow_venv [EXTRAS]: e.g. `insarflow_venv test` installs ".[test]".
 insarflow_venv() {
   local extras=${1:-} spec="." stamp stamp_file candidate installed="" candidates
@@ -61,7 +98,7 @@ insarflow_venv() {
   for candidate in "${candidates[@]}"; do
     [[ -f $candidate && $(<"$candidate") == "$stamp" ]] && installed=yes
   done
-  if [[ -z $installed ]] || ! "$INSARFLOW_VENV/bin/python" -c 'import insarflow' 2>/dev/null; then
+  if [[ -z $installed ]] || ! "$INSARFLOW_VENV/bin/python" -c "$_INSARFLOW_IMPORTS" 2>/dev/null; then
     _venv_say "pip install -e '$spec' into $INSARFLOW_VENV (log: $INSARFLOW_VENV/pip-install.log)"
     if ! (cd "$INSARFLOW_REPO" &&
       "$INSARFLOW_VENV/bin/python" -m pip install --disable-pip-version-check --no-input \
@@ -70,6 +107,7 @@ insarflow_venv() {
       echo "insarflow: pip install -e '$spec' failed; see $INSARFLOW_VENV/pip-install.log" >&2
       return 1
     fi
+    _ensure_gdal_bindings || return 1
     echo "$stamp" >"$stamp_file"
   else
     _venv_say "reusing $INSARFLOW_VENV (pyproject.toml unchanged since its install)"

@@ -55,7 +55,7 @@ RADAR_FREQUENCY = 5.405000454334350e09
 
 
 # What a user's work directory holds to run the workflow (tests and the benchmark copy it).
-WORKFLOW_FILES = ("Snakefile", "rules", "config", "envs")
+WORKFLOW_FILES = ("Snakefile", "rules", "config", "envs", "scripts", "report")
 
 
 def copy_workflow(work: Path) -> None:

@@ -32,7 +32,9 @@ OPTIONS = ("--plan", "--step", "--index", "--log", "--done", "--threads", "--tim
 
 
 def _stamp() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S")
+    # UTC with milliseconds: the report's Gantt chart places sub-second commands from it.
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
 
 
 def _step_kind(step: str) -> str:

@@ -1,0 +1,135 @@
+"""A time-series stack through the real workflow against the sandbox (accuracy test, benchmark).
+
+The work dir gets a scene list of one Sentinel-1 track and a config that generates a sequential
+network with `connections` neighbours per scene; Snakemake runs in phases (HyP3 products, clip,
+MintPy, export) so each stage is timed on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from insarflow.timeseries import paths
+
+REPO = Path(__file__).resolve().parents[2]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+# S1A track of the example scenes: 175 orbits per 12-day repeat cycle.
+_FIRST = datetime(2020, 1, 4, 1, 45, 12)
+_FIRST_ORBIT = 30656
+_FIRST_DATATAKE = 0x038A1C
+
+
+def track_scenes(count: int, spacing_days: int = 12) -> list[str]:
+    """``count`` S1A IW SLC names of one track, ``spacing_days`` apart, from 2020-01-04."""
+    names = []
+    for index in range(count):
+        cycles = index * spacing_days // 12
+        start = _FIRST + timedelta(days=index * spacing_days, seconds=index % 3)
+        stop = start + timedelta(seconds=27)
+        orbit = _FIRST_ORBIT + 175 * cycles
+        datatake = _FIRST_DATATAKE + 0x1F3 * index
+        crc = hashlib.sha256(start.isoformat().encode()).hexdigest()[:4].upper()
+        names.append(
+            f"S1A_IW_SLC__1SDV_{start:%Y%m%dT%H%M%S}_{stop:%Y%m%dT%H%M%S}_{orbit:06d}_"
+            f"{datatake:06X}_{crc}"
+        )
+    return names
+
+
+def track_bursts(count: int, spacing_days: int = 12) -> list[str]:
+    """``count`` IW2 burst names of one burst id, ``spacing_days`` apart, from 2020-06-04."""
+    first = datetime(2020, 6, 4, 2, 23, 12)
+    names = []
+    for index in range(count):
+        start = first + timedelta(days=index * spacing_days, seconds=index % 2)
+        crc = hashlib.sha256(start.isoformat().encode()).hexdigest()[:4].upper()
+        names.append(f"S1_136231_IW2_{start:%Y%m%dT%H%M%S}_VV_{crc}-BURST")
+    return names
+
+
+# Burst products carry connected components, so MintPy can correct unwrapping errors; the
+# sandbox's error patches (300-900 px at 80 m) are below MintPy's default 2500-px minimum area.
+BURST_SETTINGS: dict[str, Any] = {
+    "unwrap_error_correction": "bridging",
+    "mintpy_options": {"mintpy.unwrapError.connCompMinArea": 100},
+}
+
+
+# (phase, Snakemake targets) in order; each phase is one Snakemake run.
+PHASES = [
+    ("HyP3 products (submit, watch, download)", ["results/hyp3/status.tsv"]),
+    ("clip to the common overlap", [paths.CLIPPED]),
+    ("MintPy smallbaselineApp", [paths.VELOCITY, paths.TIMESERIES]),
+    ("export GeoTIFFs and PNGs", [paths.VELOCITY_TIF, paths.VELOCITY_PNG, paths.DISPLACEMENT_PNG]),
+]
+
+
+def write_project(
+    work: Path,
+    scenes: list[str],
+    connections: int,
+    timeseries: dict[str, Any],
+    job_type: str = "INSAR_GAMMA",
+) -> None:
+    (work / "config").mkdir(parents=True, exist_ok=True)
+    (work / "config" / "scenes.txt").write_text("\n".join(scenes) + "\n")
+    config = {
+        "processor": "hyp3",
+        "pairs": None,
+        "scenes": "config/scenes.txt",
+        "connections": connections,
+        "hyp3": {
+            "api_url": "sandbox",
+            "job_type": job_type,
+            "poll_interval": 0.5,
+            "request_timeout": 30,
+            "sandbox": {"processing_seconds": 1, "state_dir": ".insarflow/sandbox"},
+        },
+        "timeseries": {"enabled": True, "kmz": False, **timeseries},
+    }
+    (work / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def run_phases(work: Path, cores: int = 2, timeout: float = 1800) -> dict[str, float]:
+    """Run the workflow phase by phase; wall seconds per phase. RuntimeError with the log tail."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SNAKEMAKE_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("EARTHDATA_TOKEN", "sandbox-token")
+    timings = {}
+    for name, targets in PHASES:
+        started = time.monotonic()
+        result = subprocess.run(
+            [
+                SNAKEMAKE,
+                "--snakefile",
+                str(REPO / "Snakefile"),
+                "--profile",
+                str(REPO / "profiles" / "local"),
+                "--cores",
+                str(cores),
+                *targets,
+            ],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        timings[name] = time.monotonic() - started
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"{name} failed ({result.returncode}):\n{result.stdout[-3000:]}\n"
+                f"{result.stderr[-5000:]}"
+            )
+    return timings
