@@ -82,6 +82,8 @@ rule hyp3_product:
         paths.HYP3_PRODUCT_LOG,
     priority: 10
     localrule: True
+    conda:
+        "../envs/insarflow.yaml"
     threads: 0
     params:
         staged_record=lambda wildcards, input: f"{input.staged}/{paths.STAGED_RECORD}",
