@@ -71,10 +71,9 @@ checkpoint hyp3_watch:
 # this only moves it into place (a rename, no Python process per pair).
 rule hyp3_product:
     input:
-        succeeded=ancient(get_hyp3_succeeded_round),
+        unpack(get_hyp3_staged_product),
         # A pair without a job record yet makes hyp3_submit run first.
         submitted=ancient(paths.HYP3_JOB_RECORD),
-        staged=paths.HYP3_STAGED,
     output:
         product=directory(paths.HYP3_PRODUCT),
         record=paths.HYP3_FINISHED,
@@ -86,7 +85,7 @@ rule hyp3_product:
         "../envs/insarflow.yaml"
     threads: 0
     params:
-        staged_record=lambda wildcards, input: f"{input.staged}/{paths.STAGED_RECORD}",
+        staged_record=get_hyp3_staged_record,
     shell:
         "(mv {params.staged_record:q} {output.record:q} && mv {input.staged:q} {output.product:q}) 2> {log:q}"
 
