@@ -57,7 +57,7 @@ HYP3_ROUNDS = RoundIndex(paths.HYP3_ROUNDS_DIR.format(options=HYP3_OPTIONS))
 
 
 wildcard_constraints:
-    pair="|".join(PAIRS) or "NO_PAIRS",
+    pair=paths.PAIR_PATTERN,
     round=paths.ROUND_PATTERN,
     options=paths.HYP3_OPTIONS_PATTERN,
 
@@ -80,10 +80,6 @@ def get_hyp3_products(wildcards):
 
 def get_hyp3_products_dir(wildcards):
     return paths.HYP3_PRODUCTS_DIR.format(options=HYP3_OPTIONS)
-
-
-def get_hyp3_job_records():
-    return expand(paths.HYP3_JOB_RECORD, options=HYP3_OPTIONS, pair=PAIRS)
 
 
 def get_hyp3_submission():

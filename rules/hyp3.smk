@@ -25,7 +25,6 @@ onerror:
 
 rule hyp3_submit:
     output:
-        records=get_hyp3_job_records(),
         submission=get_hyp3_submission(),
     log:
         get_hyp3_submit_log(),
@@ -72,8 +71,6 @@ checkpoint hyp3_watch:
 rule hyp3_product:
     input:
         unpack(get_hyp3_staged_product),
-        # A pair without a job record yet makes hyp3_submit run first.
-        submitted=ancient(paths.HYP3_JOB_RECORD),
     output:
         product=directory(paths.HYP3_PRODUCT),
         record=paths.HYP3_FINISHED,

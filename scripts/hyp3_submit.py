@@ -8,6 +8,5 @@ run_step(
     submit,
     {**snakemake.config["hyp3"], **snakemake.params.job},
     pairs_from_params(snakemake.params.pairs),
-    dict(zip(snakemake.params.pairs, snakemake.output.records, strict=True)),
     snakemake.output.submission,
 )

@@ -16,10 +16,14 @@ from pathlib import Path
 
 # Wildcard patterns (rules/common.smk's wildcard_constraints use these).
 HYP3_OPTIONS_PATTERN = r"[A-Z0-9_]+_\d+x\d+_[0-9a-f]{10}"
+# A pair id (insarflow.pairs: SLC, burst, date and multi-burst pairs). A shape, not the list
+# of configured pairs: an alternation of N ids makes every path match O(N), the DAG O(N^2).
+PAIR_PATTERN = r"[A-Za-z0-9_-]+"
 ROUND_PATTERN = r"\d+"
 
 # Output templates.
-HYP3_JOB_RECORD = "results/hyp3/jobs/{options}/{pair}.json"
+# One file per set of options (not one per pair: a rule with N outputs costs Snakemake O(N^2)
+# to match its outputs): the submitted pairs and each one's job record.
 HYP3_SUBMISSION = "results/hyp3/jobs/{options}.json"
 HYP3_ROUNDS_DIR = "results/hyp3/watch/{options}"
 HYP3_ROUND = HYP3_ROUNDS_DIR + "/round-{round}.json"

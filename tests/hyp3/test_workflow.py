@@ -68,7 +68,9 @@ def test_happy_path_then_rerun_submits_nothing(sandbox: Sandbox, workdir: Workdi
     assert_complete(workdir, 4)
     assert post_count(sandbox) == 1
     assert_one_job_per_pair(sandbox, workdir, 4)
-    record = json.loads(next((workdir.path / "results/hyp3/jobs").glob("*/*.json")).read_text())
+    index = json.loads(next((workdir.path / "results/hyp3/jobs").glob("*.json")).read_text())
+    assert len(index["jobs"]) == 4
+    record = next(iter(index["jobs"].values()))
     assert record["account"] == "EARTHDATA_TOKEN" and record["job_type"] == "INSAR_GAMMA"
     assert "SUCCEEDED" in result.stdout + result.stderr or workdir.status_rows()
 

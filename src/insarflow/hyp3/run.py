@@ -90,13 +90,12 @@ def pairs_from_params(pairs: Mapping[str, Sequence[str]]) -> list[Pair]:
     return [make_pair(reference, secondary) for reference, secondary in pairs.values()]
 
 
-def submit(
-    settings: Mapping[str, Any],
-    pairs: Sequence[Pair],
-    records: Mapping[str, Path],
-    submission: Path,
-) -> None:
-    """Submit every pair that has no job yet; write one job record per pair and the index."""
+def submit(settings: Mapping[str, Any], pairs: Sequence[Pair], submission: Path) -> None:
+    """Submit every pair that has no job yet; write the index of pairs and their job records.
+
+    The index stays byte-identical across reruns that submit nothing, so Snakemake sees
+    nothing new.
+    """
     context = Hyp3Context(settings)
     specs = [context.spec(pair) for pair in pairs]
     if settings["import_insarhub_jobs"]:
@@ -106,14 +105,18 @@ def submit(
             )
     context.submitter.submit_missing(specs)
     states = context.ledger.state()
+    records = {}
     for spec in specs:
         attempt = states[spec.key].current_job
         assert attempt is not None  # submit_missing returned, so every key has a job
-        write_json_atomic(Path(records[spec.pair_id]), job_record(spec, attempt))
-    # What the polling rounds watch: every submitted pair, by scene names.
+        records[spec.pair_id] = job_record(spec, attempt)
+    # What the polling rounds watch: every submitted pair, by granule names.
     write_json_atomic(
         Path(submission),
-        {pair.pair_id: [pair.reference.name, pair.secondary.name] for pair in pairs},
+        {
+            "pairs": {p.pair_id: [p.reference.name, p.secondary.name] for p in pairs},
+            "jobs": records,
+        },
     )
 
 
@@ -239,7 +242,7 @@ def watch_round(
     succeeds, and end once some are staged (and the round is long enough); record them."""
     context = Hyp3Context(settings)
     settled = settled_before(previous)
-    pairs = json.loads(Path(submission).read_text())
+    pairs = json.loads(Path(submission).read_text())["pairs"]
     specs = [
         context.spec(make_pair(*names))
         for pair_id, names in pairs.items()
