@@ -127,12 +127,16 @@ def get_hyp3_staged_product(wildcards):
     # Snakemake never plans a hyp3_restage for a product that is about to appear.
     return {
         "succeeded": ancient(get_hyp3_succeeded_round(wildcards)),
-        "staged": paths.HYP3_STAGED.format(**wildcards),
+        "staged": get_hyp3_staged(wildcards),
     }
 
 
+def get_hyp3_staged(wildcards):
+    return paths.HYP3_STAGED.format(**wildcards)
+
+
 def get_hyp3_staged_record(wildcards):
-    return f"{paths.HYP3_STAGED.format(**wildcards)}/{paths.STAGED_RECORD}"
+    return f"{get_hyp3_staged(wildcards)}/{paths.STAGED_RECORD}"
 
 
 def start_hyp3_sandbox():

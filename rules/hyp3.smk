@@ -82,9 +82,10 @@ rule hyp3_product:
         "../envs/insarflow.yaml"
     threads: 0
     params:
+        staged=get_hyp3_staged,
         staged_record=get_hyp3_staged_record,
     shell:
-        "(mv {params.staged_record:q} {output.record:q} && mv {input.staged:q} {output.product:q}) 2> {log:q}"
+        "(mv {params.staged_record:q} {output.record:q} && mv {params.staged:q} {output.product:q}) 2> {log:q}"
 
 
 # Only when a settled pair's staged product is gone (e.g. its product was deleted to be

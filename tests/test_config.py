@@ -142,7 +142,7 @@ def _resolve(path: str) -> dict[str, Any] | None:
         (
             {"hyp3": {"sandbox": {"credit": 5}}},
             "config: unknown key 'hyp3.sandbox.credit'; allowed keys here: credits, "
-            "processing_seconds, state_dir",
+            "poll_interval, processing_seconds, state_dir",
         ),
         (
             {"isce": {"step_resources": {"unwrap": {"memory": 8000}}}},

@@ -93,7 +93,7 @@ def test_status_from_a_second_terminal_leaves_the_run_and_its_sandbox_alone(
     workdir.configure(
         scene_pairs(2),
         api_url="sandbox",
-        sandbox={"processing_seconds": 8, "poll_interval": 0.5, "state_dir": str(state)},
+        sandbox={"processing_seconds": 30, "poll_interval": 0.5, "state_dir": str(state)},
     )
     run = workdir.popen()
     try:
