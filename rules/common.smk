@@ -172,7 +172,12 @@ def _isce_plan(fingerprint):
 
 def get_isce_command_inputs(wildcards):
     plan, plan_file = _isce_plan(wildcards.fingerprint)
-    return ISCE.command_inputs(plan, plan_file, wildcards.step)
+    return ISCE.command_inputs(plan, plan_file, wildcards.step, int(wildcards.index))
+
+
+def get_isce_command_group(wildcards):
+    plan, _ = _isce_plan(wildcards.fingerprint)
+    return ISCE.command_group(plan, wildcards.step, int(wildcards.index))
 
 
 def get_isce_step_inputs(wildcards):
@@ -197,8 +202,9 @@ def get_isce_step_mem_mb(wildcards):
     return ISCE.resources(wildcards.step)["mem_mb"]
 
 
-def get_isce_step_runtime(wildcards):
-    return ISCE.resources(wildcards.step)["runtime"]
+def get_isce_step_runtime(wildcards, attempt):
+    # attempt > 1 after a failure; only a time-out makes the next attempt longer
+    return ISCE.command_runtime(wildcards.fingerprint, wildcards.step, int(wildcards.index))
 
 
 def get_isce_pair_ids(wildcards):

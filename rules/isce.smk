@@ -68,7 +68,8 @@ checkpoint isce_run_files:
         "--plan {output.plan} --timeout-minutes {resources.runtime} > {log} 2>&1"
 
 
-# One run-file command; the marker is written only when it exits 0.
+# One run-file command; it waits for the commands whose outputs it reads, and its marker
+# is written only when it exits 0. On a cluster, a chain of commands is one job (group).
 rule isce_command:
     input:
         unpack(get_isce_command_inputs),
@@ -76,6 +77,8 @@ rule isce_command:
         done="results/isce/{fingerprint}/steps/{step}/{index}.done",
     log:
         "logs/isce/{fingerprint}/{step}/{index}.log",
+    group:
+        get_isce_command_group
     conda:
         "../envs/isce2.yaml"
     threads: get_isce_step_threads

@@ -80,16 +80,31 @@ def commands_in_run_files(stack: Path) -> tuple[Counter[str], set[str]]:
     return per_step, configs
 
 
+def by_command(work: IsceWork, stack: Path) -> dict[tuple[str, int], dict]:
+    """The stand-in's record of each plan command, keyed by (step, index)."""
+    records = {" ".join([record["program"], *record["argv"]]): record for record in work.records()}
+    return {
+        (step["name"], command["index"]): records[command["lines"][0]]
+        for step in plan_of(stack)["steps"]
+        for command in step["commands"]
+    }
+
+
+# Slow enough that a command started too early finds its inputs missing: the reference's
+# topo and the stack's valid region take 2 s, during which other commands can run.
+SLOW_BARRIERS = "config_reference=2,extractCommonValidRegion=2"
+
+
 @pytest.fixture(scope="module")
 def nesd(tmp_path_factory: pytest.TempPathFactory, project) -> IsceWork:
     """One complete NESD run: scenes with connections 2 (pairs d1-d2, d1-d3, d2-d3)."""
     work = make_work(tmp_path_factory.mktemp("nesd"), project)
     work.configure(connections=2, coregistration="NESD")
-    work.run()
+    work.run(ISCE_STANDIN_DURATIONS=SLOW_BARRIERS)
     return work
 
 
-def test_nesd_run_makes_one_job_per_command_in_step_order(nesd: IsceWork):
+def test_nesd_run_makes_one_job_per_command_after_what_it_reads(nesd: IsceWork):
     [stack] = nesd.stack_dirs()
     complete = nesd.complete()
     d1, d2, d3 = nesd.project.dates
@@ -105,12 +120,28 @@ def test_nesd_run_makes_one_job_per_command_in_step_order(nesd: IsceWork):
     assert Counter(record["step"] for record in records) == per_step
     ran = [unit_of(record) for record in records if unit_of(record).startswith("config_")]
     assert sorted(ran) == sorted(configs)
-    # a step starts only when every command of the previous step has finished
+    # a command starts only when every command whose outputs it reads has finished ...
+    ran = by_command(nesd, stack)
+    for step in plan_of(stack)["steps"]:
+        for command in step["commands"]:
+            record = ran[step["name"], command["index"]]
+            for name, index in command["after"]:
+                assert ran[name, index]["end"] <= record["start"], (step["name"], name)
     by_step: dict[str, list[dict]] = {}
     for record in records:
         by_step.setdefault(record["step"], []).append(record)
-    for earlier, later in itertools.pairwise(NESD_STEPS):
-        assert max(r["end"] for r in by_step[earlier]) <= min(r["start"] for r in by_step[later])
+    # ... the true barriers wait for every command of the step before them ...
+    for earlier, barrier in (
+        ("pairs_misreg", "timeseries_misreg"),
+        ("fullBurst_resample", "extract_stack_valid_region"),
+    ):
+        assert max(r["end"] for r in by_step[earlier]) <= min(r["start"] for r in by_step[barrier])
+    # ... and nothing else waits for whole steps: secondaries unpack during the reference's
+    # topo, interferograms form while the stack's valid region is computed
+    (reference,) = by_step["unpack_topo_reference"]
+    assert min(r["start"] for r in by_step["unpack_secondary_slc"]) < reference["end"]
+    (valid,) = by_step["extract_stack_valid_region"]
+    assert min(r["start"] for r in by_step["generate_burst_igram"]) < valid["end"]
     # one log per command, each closed with its duration
     fingerprint = stack.name
     for step in plan_of(stack)["steps"]:
@@ -174,12 +205,9 @@ def test_finished_stack_has_nothing_to_do_and_the_dry_run_writes_nothing(nesd: I
     assert listing(nesd.root) == before
 
 
-def test_dropping_a_pair_keeps_the_stack_and_reruns_only_later_pair_steps(nesd: IsceWork):
+def test_dropping_a_pair_keeps_the_stack_and_reruns_no_command(nesd: IsceWork):
     d1, d2, d3 = nesd.project.dates
     [stack] = nesd.stack_dirs()
-    pair_steps = [
-        s["name"] for s in plan_of(stack)["steps"] if any(c["pair"] for c in s["commands"])
-    ]
     config = (nesd.root / "isce.yaml").read_text()
     try:
         nesd.configure(
@@ -191,24 +219,18 @@ def test_dropping_a_pair_keeps_the_stack_and_reruns_only_later_pair_steps(nesd: 
         before = listing(nesd.root)
         result = nesd.snakemake("-n", "--cores", "4")
         jobs = planned(result.stdout)
-        # per-step threads, memory and runtime from isce.step_resources
-        unwrap_jobs = [
-            block
-            for block in result.stdout.split("\nrule ")
-            if block.startswith("isce_command:") and "step=run_16_unwrap" in block
-        ]
-        assert len(unwrap_jobs) == 2
-        for block in unwrap_jobs:
-            assert (
-                re.search(r"threads: 2\b", block)
-                and "mem_mb=1234" in block
-                and "runtime=7" in block
-            )
-        # same dates and connections: same run files, no coregistration again; the step chain
-        # makes the remaining pairs' later pair steps run again after the first one changed
+        # same dates and connections: same run files; the remaining pairs' commands wait only
+        # for what they read, so none of them runs again (only the step markers follow)
         assert jobs["isce_run_files"] == 0 and jobs["isce_inputs"] == 0, result.stdout
-        assert jobs["isce_command"] == 2 * (len(pair_steps) - 1), result.stdout
+        assert jobs["isce_command"] == 0, result.stdout
         assert jobs["isce_complete"] == 1
+        assert listing(nesd.root) == before
+        # per-step threads, memory and runtime from isce.step_resources
+        unwrap = f"results/isce/{stack.name}/steps/run_16_unwrap/0001.done"
+        forced = nesd.snakemake("-n", "--cores", "4", "-f", unwrap).stdout
+        assert planned(forced)["isce_command"] == 1, forced
+        assert re.search(r"threads: 2\b", forced) and "mem_mb=1234" in forced, forced
+        assert "runtime=7" in forced
         assert listing(nesd.root) == before
     finally:
         (nesd.root / "isce.yaml").write_text(config)

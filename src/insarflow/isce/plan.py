@@ -29,7 +29,8 @@ from typing import Any
 
 from insarflow.isce.runfiles import Step, step_kind
 
-PLAN_FORMAT = 1
+# 2: one command per line, each with after/barrier/unit/chain/long_chain (dependencies.py)
+PLAN_FORMAT = 2
 RESULTS = "results/isce"
 
 

@@ -1,10 +1,12 @@
 """What the Snakemake input functions of rules/isce.smk return, computed from the config.
 
 The job graph: DEM (unless ``isce.dem_path``) and inputs (orbits, AUX_CAL note, request) ->
-run-file checkpoint -> one ``isce_command`` job per run-file command -> one ``isce_step`` marker
-per run file -> the next run file's commands -> ``results/isce/<fp>/complete.txt`` -> its copy
-``results/isce/complete.txt``. A step starts when the previous step is complete, as ``run.py``
-does, but every command is its own job with its own log and marker.
+run-file checkpoint -> one ``isce_command`` job per run-file command, each waiting for the
+commands whose outputs it reads (:mod:`insarflow.isce.dependencies`; with
+``isce.dependencies: steps`` for the whole previous run file, as ``run.py`` does) -> one
+``isce_step`` marker per run file -> ``results/isce/<fp>/complete.txt`` -> its copy
+``results/isce/complete.txt``. Every command has its own log and marker; on a cluster, the
+commands of one chain (``isce.grouping``) are submitted as one job.
 
 The copy exists because Snakemake does not look behind a checkpoint whose output does not exist
 yet: a finished ``complete.txt`` whose inputs came from the checkpoint would stay "up to date"
@@ -74,14 +76,50 @@ class IsceWorkflow:
         """Threads, mem_mb and runtime of a run file (or of the run-file generation job)."""
         return step_resources(self.settings, step)
 
+    def command_runtime(self, fingerprint: str, step: str, index: int) -> int:
+        """Minutes for the command's next attempt: the step's runtime, longer after time-outs
+        (``isce.runtime_retry_factor`` per time-out in a row, at most ``runtime_retry_max``)."""
+        from insarflow.isce.commands import attempt_runtime
+
+        return attempt_runtime(
+            self.resources(step)["runtime"],
+            command_marker(fingerprint, step, index),
+            float(self.settings.get("runtime_retry_factor", 1.5)),
+            float(self.settings.get("runtime_retry_max", 2880)),
+        )
+
     # --- after the checkpoint ---
 
-    def command_inputs(self, plan: Plan, plan_file: str, step: str) -> dict[str, Any]:
+    @property
+    def waits_for_steps(self) -> bool:
+        """``isce.dependencies: steps``: every command waits for the whole previous run file."""
+        return self.settings.get("dependencies", "files") == "steps"
+
+    def command_inputs(self, plan: Plan, plan_file: str, step: str, index: int) -> dict[str, Any]:
+        """The plan, and the markers of the commands this one waits for: those whose outputs
+        it reads (plan ``after``), or the whole previous step when its inputs are unknown or
+        ``isce.dependencies`` is ``steps``."""
         inputs: dict[str, Any] = {"plan": plan_file}
-        previous = plan.previous_step(step)
-        if previous:
-            inputs["previous"] = step_marker(plan.fingerprint, previous)
+        command = plan.command(step, index)
+        if self.waits_for_steps or command.get("barrier", True):
+            previous = plan.previous_step(step)
+            if previous:
+                inputs["previous"] = step_marker(plan.fingerprint, previous)
+        else:
+            inputs["after"] = [
+                command_marker(plan.fingerprint, name, number) for name, number in command["after"]
+            ]
         return inputs
+
+    def command_group(self, plan: Plan, step: str, index: int) -> str | None:
+        """The cluster job a command shares with the rest of its chain (``isce.grouping``)."""
+        grouping = self.settings.get("grouping", "chains")
+        if grouping == "none" or self.waits_for_steps:
+            return None
+        chain = plan.command(step, index).get(
+            "long_chain" if grouping == "long_chains" else "chain"
+        )
+        return f"isce-{plan.fingerprint}-{chain}" if chain else None
 
     def step_inputs(self, plan: Plan, step: str) -> dict[str, Any]:
         """Markers of the step's selected commands, plus the previous step (for empty steps)."""
