@@ -5,7 +5,6 @@ Three dates, one swath, tiny rasters: a full NESD run is about 40 jobs.
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 import xml.etree.ElementTree as ET
