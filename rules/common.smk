@@ -204,7 +204,9 @@ def get_isce_step_mem_mb(wildcards):
 
 def get_isce_step_runtime(wildcards, attempt):
     # attempt > 1 after a failure; only a time-out makes the next attempt longer
-    return ISCE.command_runtime(wildcards.fingerprint, wildcards.step, int(wildcards.index))
+    return ISCE.command_runtime(
+        wildcards.fingerprint, wildcards.step, int(wildcards.index)
+    )
 
 
 def get_isce_pair_ids(wildcards):
