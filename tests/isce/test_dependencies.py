@@ -207,3 +207,16 @@ def test_a_command_whose_inputs_are_unknown_waits_for_the_whole_previous_step(pr
     assert ["run_05_fullBurst_resample", 1] in [list(a) for a in stack["after"]]
     for command in by_kind["generate_burst_igram"]:
         assert any(step.endswith("fullBurst_resample") for step, _ in command["after"])
+
+
+def test_update_mode_reads_the_earlier_stack_and_waits_only_for_new_work(project, tmp_path):
+    work = tmp_path / "w"
+    for date in (R, D2):
+        (work / "coreg_secondarys" / date).mkdir(parents=True)
+    steps = plan_steps(project, work, "-C", "geometry")
+    assert "unpack_topo_reference" not in steps  # the reference comes from the earlier run
+    assert not any(c["barrier"] for commands in steps.values() for c in commands)
+    # the reference and its geometry exist already: a new date waits only for its unpacking
+    assert names(steps, find(steps, "fullBurst_geo2rdr", f"geo2rdr_{D4}")) == {
+        f"unpack_secondary_slc:config_secondary_{D4}"
+    }

@@ -5,6 +5,7 @@ Three dates, one swath, tiny rasters: a full NESD run is about 40 jobs.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -15,6 +16,7 @@ import pytest
 import rasterio
 
 from tests.isce.conftest import IsceWork, make_work, unit_of
+from tests.isce_standin.fixtures import StackProject, make_stack_project, repeat_dates
 
 pytestmark = pytest.mark.slow
 
@@ -334,3 +336,84 @@ def test_pair_date_without_an_slc_is_refused_in_one_line(tmp_path: Path, project
         f"insarflow: isce.slc_dir '{project.slc_dir}' has no Sentinel-1 IW SLC (.zip or .SAFE) "
         "for 1 pair date(s): 20300101"
     ]
+
+
+def test_a_missing_dependency_edge_fails_the_run(tmp_path: Path, project):
+    """The stricter stand-in is what makes the edges trustworthy: drop the merge's wait for
+    the stack from the plan, and the merge fails instead of passing by luck."""
+    work = make_work(tmp_path, project)
+    work.configure(connections=1, coregistration="geometry")
+    work.run("--until", "isce_run_files")
+    [stack] = work.stack_dirs()
+    plan = plan_of(stack)
+    for step in plan["steps"]:
+        if step["name"].endswith("merge_burst_igram"):
+            for command in step["commands"]:
+                command["after"] = [a for a in command["after"] if "valid_region" not in a[0]]
+                assert command["after"]  # still waits for its burst interferogram
+    (stack / "plan.json").write_text(json.dumps(plan))
+    result = work.snakemake(
+        "--cores", "2", "--keep-going", check=False, ISCE_STANDIN_DURATIONS="extractCommon*=4"
+    )
+    assert result.returncode != 0
+    failed = [r for r in work.records() if r["rc"] != 0]
+    assert failed and {r["step"] for r in failed} == {"merge_burst_igram"}
+    assert all("stack product (extract_stack_valid_region)" in r["error"] for r in failed)
+
+
+def test_steps_mode_waits_for_whole_run_files(tmp_path: Path, project):
+    work = make_work(tmp_path, project)
+    work.configure(connections=1, coregistration="geometry", dependencies="steps")
+    work.run()
+    by_step: dict[str, list[dict]] = {}
+    for record in work.records():
+        by_step.setdefault(record["step"], []).append(record)
+    for earlier, later in itertools.pairwise(GEOMETRY_STEPS):
+        assert max(r["end"] for r in by_step[earlier]) <= min(r["start"] for r in by_step[later])
+
+
+@pytest.fixture(scope="module")
+def ion_project(tmp_path_factory: pytest.TempPathFactory) -> StackProject:
+    """Four dates, the third with shifted swath starting ranges (per-swath ionosphere)."""
+    dates = repeat_dates(4)
+    return make_stack_project(
+        tmp_path_factory.mktemp("ion-project"),
+        dates,
+        bursts_per_swath=2,
+        range_change_dates=[dates[2]],
+    )
+
+
+def test_ionosphere_stack_with_text_cmd_runs_merge_swath_ion_after_its_swaths(
+    tmp_path: Path, ion_project: StackProject
+):
+    param_ion = tmp_path / "ion_param.txt"
+    param_ion.write_text("consider burst properties in ionosphere computation: True\n")
+    work = make_work(tmp_path, ion_project)
+    work.configure(
+        connections=1,
+        coregistration="NESD",
+        swath_num="1 2",
+        param_ion=str(param_ion),
+        text_cmd="export INSARFLOW_TEXT_CMD=1; ",
+    )
+    work.run(ISCE_STANDIN_DURATIONS="computeIon_*=1")
+    [stack] = work.stack_dirs()
+    assert (stack / "stack" / "ion_dates").is_dir()
+    plan = plan_of(stack)
+    # text_cmd is stripped before the inputs are worked out: no command waits for whole steps
+    assert not [c for s in plan["steps"] for c in s["commands"] if c["barrier"]]
+    ran = by_command(work, stack)
+    (compute,) = [s for s in plan["steps"] if s["name"].endswith("computeIon")]
+    merges = [c for c in compute["commands"] if c["lines"][0].startswith("mergeSwathIon")]
+    assert merges
+    for merge in merges:
+        pair = merge["lines"][0].split("--input ")[1].split()[0]
+        swaths = [
+            ran[compute["name"], c["index"]]
+            for c in compute["commands"]
+            if f"{pair}/ion_cal_IW" in c["lines"][0]
+        ]
+        assert len(swaths) == 2
+        assert max(r["end"] for r in swaths) <= ran[compute["name"], merge["index"]]["start"]
+    assert all(r["rc"] == 0 for r in work.records())

@@ -73,11 +73,11 @@ def timeouts_in_a_row(done_file: str) -> int:
     return count
 
 
-def attempt_runtime(base: float, done_file: str, factor: float, cap: float) -> int:
+def attempt_runtime(base: float, done_file: str, factor: float, cap: float) -> float:
     """Minutes for the next attempt: ``base``, times ``factor`` per time-out in a row, at most
-    ``max(cap, base)``."""
-    scaled = base * factor ** timeouts_in_a_row(done_file)
-    return int(min(max(base, cap), -(-scaled // 1)))
+    ``max(cap, base)``; whole minutes (rounded up) from one minute on, as SLURM takes them."""
+    minutes = min(max(base, cap), base * factor ** timeouts_in_a_row(done_file))
+    return round(minutes, 6) if minutes < 1 else int(-(-minutes // 1))
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
