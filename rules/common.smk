@@ -115,6 +115,7 @@ def stop_hyp3_sandbox():
 # also when the ISCE2 conda env is active.
 import os
 
+from insarflow.isce.cluster import check_fits as check_isce_fits
 from insarflow.isce.plan import load_plan
 from insarflow.isce.workflow import IsceWorkflow
 
@@ -157,7 +158,39 @@ def get_isce_run_files_inputs(wildcards):
     }
 
 
+ISCE_CLUSTER_CHECKED = []
+
+
+def check_isce_fits_the_cluster(slurm=False):
+    # A step too large for every node of the partition would wait in the queue forever:
+    # stop first. At parse time when the default resources name slurm_* (a SLURM profile),
+    # else from the resource functions once the SLURM executor is known.
+    plugin = workflow.executor_plugin
+    if plugin is not None and plugin.name == "slurm":
+        slurm = True
+    if ISCE_CLUSTER_CHECKED or not slurm or not workflow.is_main_process:
+        return
+    ISCE_CLUSTER_CHECKED.append(True)
+    defaults = workflow.resource_settings.default_resources or {}
+    partition = defaults.get("slurm_partition") if hasattr(defaults, "get") else None
+    partition = getattr(partition, "raw", partition)  # the profile's text, e.g. "debug"
+    try:
+        check_isce_fits(ISCE.settings, str(partition or "").strip("\"' ") or None)
+    except UserError as error:
+        sys.exit(f"insarflow: {error}")
+
+
+if RUN_ISCE:
+    check_isce_fits_the_cluster(
+        slurm=any(
+            str(name).startswith("slurm_")
+            for name in (workflow.resource_settings.default_resources or {})
+        )
+    )
+
+
 def get_isce_run_files_mem_mb(wildcards):
+    check_isce_fits_the_cluster()
     return ISCE.resources()["mem_mb"]
 
 
@@ -195,6 +228,7 @@ def get_isce_stack_complete(wildcards):
 
 
 def get_isce_step_threads(wildcards):
+    check_isce_fits_the_cluster()
     return ISCE.resources(wildcards.step)["threads"]
 
 

@@ -297,3 +297,49 @@ def assert_no_process_mentions(text: str, timeout: float) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"processes left after Ctrl-C: {alive}")
         time.sleep(0.5)
+
+
+def test_isce_step_larger_than_any_node_stops_before_submitting_in_one_line(
+    tmp_path, stack_project, slurm_queue, run_snakemake, slurm_profile_args
+):
+    """The issue's trap: 4 threads for unpack_topo_reference on this 2-CPU node would stay
+    PENDING forever while Snakemake waits silently."""
+    work = isce_work(tmp_path, stack_project)
+    work.configure(
+        connections=1,
+        coregistration="geometry",
+        step_resources={**STEP_RESOURCES, "unpack_topo_reference": {"threads": 4}},
+    )
+    shutil.copyfile(work.root / "isce.yaml", work.root / "config" / "config.yaml")
+
+    result = run_snakemake(
+        slurm_profile_args, cwd=work.root, timeout=SHORT_TIMEOUT, env=isce_env(work)
+    )
+
+    assert result.returncode == 1, result.output[-4000:]
+    lines = [line for line in result.output.splitlines() if line.startswith("insarflow:")]
+    assert lines == [
+        "insarflow: isce.step_resources.unpack_topo_reference asks 4 threads and 200 MB, but "
+        "the largest node of SLURM partition 'debug' has 2 CPUs and 24105 MB: the job could "
+        "never start; lower it in your config"
+    ], result.output[-3000:]
+    assert submissions(result.output) == []
+    slurm_queue.assert_empty()
+
+
+def test_shipped_example_config_fits_the_test_node_and_a_users_file_can_shrink_every_step(
+    tmp_path, stack_project, run_snakemake, slurm_profile_args
+):
+    """The example config imposes no per-step sizes, so a user's file that sets only
+    `default` is what every step gets (Snakemake deep-merges --configfile over it)."""
+    work = isce_work(tmp_path, stack_project)
+    shutil.copyfile(REPO / "config" / "config.yaml", work.root / "config" / "config.yaml")
+    work.configure(connections=1, coregistration="geometry", step_resources={"default": SMALL})
+    result = run_snakemake(
+        ["--configfile", "isce.yaml", *slurm_profile_args, "-n"],
+        cwd=work.root,
+        timeout=SHORT_TIMEOUT,
+        env=isce_env(work),
+    )
+    assert result.returncode == 0, result.output[-3000:]
+    assert "threads: 4" not in result.output and "mem_mb=16000" not in result.output
