@@ -208,9 +208,32 @@ def get_isce_command_inputs(wildcards):
     return ISCE.command_inputs(plan, plan_file, wildcards.step, int(wildcards.index))
 
 
-def get_isce_command_group(wildcards):
+def get_isce_chain_inputs(wildcards):
+    plan, plan_file = _isce_plan(wildcards.fingerprint)
+    return ISCE.chain_inputs(plan, plan_file, wildcards.chain)
+
+
+def _isce_chain_resources(wildcards):
     plan, _ = _isce_plan(wildcards.fingerprint)
-    return ISCE.command_group(plan, wildcards.step, int(wildcards.index))
+    return ISCE.chain_resources(plan, wildcards.chain)
+
+
+def get_isce_chain_threads(wildcards):
+    check_isce_fits_the_cluster()
+    return _isce_chain_resources(wildcards)["threads"]
+
+
+def get_isce_chain_mem_mb(wildcards):
+    return _isce_chain_resources(wildcards)["mem_mb"]
+
+
+def get_isce_chain_runtime(wildcards, attempt):
+    # attempt > 1 after a failure; only time-outs make the commands' runtimes longer
+    return _isce_chain_resources(wildcards)["runtime"]
+
+
+def get_isce_chain_runtimes(wildcards):
+    return _isce_chain_resources(wildcards)["runtimes"]
 
 
 def get_isce_step_inputs(wildcards):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -204,3 +205,35 @@ def test_sigterm_at_the_time_limit_counts_as_a_time_out_and_earlier_as_cancelled
     assert outcomes == ["timeout", "cancelled"]
     assert "at the time limit" in (tmp_path / "1.log").read_text()
     assert "before the time limit (cancelled)" in (tmp_path / "2.log").read_text()
+
+
+def test_a_chain_runs_its_commands_in_order_and_a_retry_resumes_after_the_last_done(
+    tmp_path: Path,
+):
+    from insarflow.isce.commands import run_chain
+
+    plan = write_plan(
+        tmp_path,
+        {
+            "run_09_fullBurst_geo2rdr": [["echo geo2rdr >> order.txt"]],
+            "run_10_fullBurst_resample": [["echo resample >> order.txt; test -e ok"]],
+        },
+    )
+    members = [("run_09_fullBurst_geo2rdr", 1, 5.0), ("run_10_fullBurst_resample", 1, 5.0)]
+    log, done = tmp_path / "chain.log", tmp_path / "chain.done"
+    cwd = Path.cwd()
+    os.chdir(tmp_path)  # command logs and markers are relative to the workflow directory
+    try:
+        assert run_chain(plan, "run_09_fullBurst_geo2rdr-1", members, str(log), str(done)) == 1
+        assert not done.exists() and "FAILED: run_10_fullBurst_resample" in log.read_text()
+        (tmp_path / "stack" / "ok").touch()
+        assert run_chain(plan, "run_09_fullBurst_geo2rdr-1", members, str(log), str(done)) == 0
+    finally:
+        os.chdir(cwd)
+    # geo2rdr ran once: the retry resumed with the resample
+    assert (tmp_path / "stack" / "order.txt").read_text().split() == [
+        "geo2rdr",
+        "resample",
+        "resample",
+    ]
+    assert "done in an earlier attempt" in log.read_text() and done.exists()

@@ -311,7 +311,11 @@ def test_failed_command_then_rerun_completes_only_what_is_left_and_new_settings_
     assert re.search(r"strength\s*:\s*0\.5", old)
     assert listing(stack) == old_stack
     remaining = planned(work.snakemake("-n").stdout)
-    assert remaining["isce_command"] == sum(len(s["commands"]) for s in plan_of(new[0])["steps"])
+    commands = [c for s in plan_of(new[0])["steps"] for c in s["commands"]]
+    chains = Counter(c["chain"] for c in commands if c["chain"])
+    # one job per command, or per chain of commands (isce.grouping: chains, the default)
+    assert remaining["isce_chain"] == len(chains) > 0
+    assert remaining["isce_command"] == len(commands) - sum(chains.values())
 
 
 def test_dry_run_of_a_new_project_plans_without_side_effects(tmp_path: Path, project):
@@ -339,26 +343,28 @@ def test_pair_date_without_an_slc_is_refused_in_one_line(tmp_path: Path, project
 
 
 def test_a_missing_dependency_edge_fails_the_run(tmp_path: Path, project):
-    """The stricter stand-in is what makes the edges trustworthy: drop the merge's wait for
-    the stack from the plan, and the merge fails instead of passing by luck."""
+    """The stricter stand-in is what makes the edges trustworthy: drop what the burst
+    interferograms wait for from the plan, and they fail instead of passing by luck."""
     work = make_work(tmp_path, project)
     work.configure(connections=1, coregistration="geometry")
     work.run("--until", "isce_run_files")
     [stack] = work.stack_dirs()
     plan = plan_of(stack)
+    cleared = 0
     for step in plan["steps"]:
-        if step["name"].endswith("merge_burst_igram"):
+        if step["name"].endswith("generate_burst_igram"):
             for command in step["commands"]:
-                command["after"] = [a for a in command["after"] if "valid_region" not in a[0]]
-                assert command["after"]  # still waits for its burst interferogram
+                if not command["chain"]:  # a command that is a job of its own
+                    assert command["after"]
+                    command["after"] = []
+                    cleared += 1
+    assert cleared
     (stack / "plan.json").write_text(json.dumps(plan))
-    result = work.snakemake(
-        "--cores", "2", "--keep-going", check=False, ISCE_STANDIN_DURATIONS="extractCommon*=4"
-    )
+    result = work.snakemake("--cores", "2", "--keep-going", check=False)
     assert result.returncode != 0
     failed = [r for r in work.records() if r["rc"] != 0]
-    assert failed and {r["step"] for r in failed} == {"merge_burst_igram"}
-    assert all("stack product (extract_stack_valid_region)" in r["error"] for r in failed)
+    assert failed and {r["step"] for r in failed} == {"generate_burst_igram"}
+    assert all("has not run (step order?)" in r["error"] for r in failed), failed
 
 
 def test_steps_mode_waits_for_whole_run_files(tmp_path: Path, project):

@@ -59,20 +59,24 @@ WHERE_AM_I = (
 )
 JOB_LINE = re.compile(r"^SLURM job (\S+): (.*)$", re.MULTILINE)
 SUBMITTED = re.compile(
-    r"has been submitted with SLURM jobid (\d+) \(log: .*/slurm_logs/rule_([^/]+)/([^/]+)/\d+\.log\)"
+    r"has been submitted with SLURM jobid (\d+) \(log: .*/slurm_logs/"
+    r"((?:rule|group)_[^/]+)/([^/]*)/?\d+\.log\)"
 )
 
 
 @dataclass(frozen=True)
 class Submission:
     job_id: str
-    rule: str
+    rule: str  # the rule's name, or "group_<group id>" for a group job
     wildcards: str  # the plugin's log folder: wildcard values joined by "_"
 
 
 def submissions(output: str) -> list[Submission]:
     """Every sbatch submission the executor plugin reported in Snakemake's output."""
-    return [Submission(*match) for match in SUBMITTED.findall(output)]
+    return [
+        Submission(job_id, name.removeprefix("rule_"), wildcards)
+        for job_id, name, wildcards in SUBMITTED.findall(output)
+    ]
 
 
 # --- HyP3 -----------------------------------------------------------------------------
@@ -177,7 +181,7 @@ def wait_until_started(work: IsceWork, log: Path, run, slurm_queue, timeout: flo
     return job.job_id
 
 
-def test_isce_stack_runs_every_command_as_its_own_slurm_job(
+def test_isce_stack_runs_each_command_or_chain_of_commands_as_one_slurm_job(
     tmp_path, stack_project, slurm_queue, run_snakemake, slurm_profile_args
 ):
     work = isce_work(tmp_path, stack_project)
@@ -196,30 +200,42 @@ def test_isce_stack_runs_every_command_as_its_own_slurm_job(
         assert unwrapped.stat().st_size > 0
     plan = plan_of(work)
     fingerprint = plan["fingerprint"]
-    commands = {
-        (step["name"], command["index"]) for step in plan["steps"] for command in step["commands"]
+    chain_of = {
+        (step["name"], command["index"]): command["chain"]
+        for step in plan["steps"]
+        for command in step["commands"]
     }
+    chains = Counter(chain for chain in chain_of.values() if chain)
+    # geometry, 3 dates, 2 pairs: geo2rdr->resample per date, merge->filter->unwrap per pair
+    assert sorted(chains.values()) == [2, 2, 3, 3], chains
     submitted = submissions(result.output)
-    assert Counter(s.rule for s in submitted) == {
-        "isce_run_files": 1,
-        "isce_command": len(commands),
-    }, "only the run files and the commands may be SLURM jobs; DEM, orbits, markers stay local"
-    job_of_command = {
-        s.wildcards: s.job_id for s in submitted if s.rule == "isce_command"
-    }  # "<fingerprint>_<step>_<index>" -> SLURM job id
-    assert len(set(job_of_command.values())) == len(commands)
-    for step, index in commands:
+    kinds = Counter("group" if s.rule.startswith("group_") else s.rule for s in submitted)
+    singles = sum(1 for chain in chain_of.values() if not chain)
+    assert kinds == {"isce_run_files": 1, "isce_command": singles, "group": len(chains)}, (
+        "only the run files and the commands may be SLURM jobs; DEM, orbits, markers stay "
+        "local; a chain of commands is one job"
+    )
+    command_jobs = {s.job_id for s in submitted if s.rule != "isce_run_files"}
+    job_of: dict[tuple[str, int], str] = {}
+    for (step, index), chain in chain_of.items():
         text = command_log(work, fingerprint, step, index).read_text()
         (job_id, granted) = JOB_LINE.search(text).groups()
-        assert job_id == job_of_command[f"{fingerprint}_{step}_{index:04d}"], (step, index)
+        job_of[step, index] = job_id
+        assert job_id in command_jobs, (step, index)
         if step.endswith("extract_stack_valid_region"):
             assert granted == "2 CPUs, 300M, limit 7:00"
+        elif chain:
+            # runtimes of a chain add up; threads and memory are those of one command
+            assert granted == f"1 CPUs, 200M, limit {5 * chains[chain]}:00", (step, granted)
         else:
             assert granted == "1 CPUs, 200M, limit 5:00", (step, index, granted)
         assert "# done in" in text
+    for chain in chains:
+        assert len({job_of[key] for key, c in chain_of.items() if c == chain}) == 1
+    assert len(set(job_of.values())) == singles + len(chains)
     # the stand-in's own record: one successful run per command, none twice
     runs = Counter((record["unit"] or record["program"], record["rc"]) for record in work.records())
-    assert sum(runs.values()) == len(commands) and {rc for _, rc in runs} == {0}
+    assert sum(runs.values()) == len(chain_of) and {rc for _, rc in runs} == {0}
     slurm_queue.assert_empty()
 
 

@@ -36,6 +36,7 @@ RERUN_HAZARDS: dict[str, tuple[str, ...]] = {
     "extract_stack_valid_region": ("stack",),
 }
 OPTIONS = ("--plan", "--step", "--index", "--log", "--done", "--threads", "--timeout-minutes")
+CHAIN_OPTIONS = ("--plan", "--chain", "--runtimes", "--log", "--done", "--threads")
 # A SIGTERM this close to the time limit (seconds, or this share of it) is the time limit.
 TIME_LIMIT_MARGIN = (60.0, 0.1)
 
@@ -250,36 +251,92 @@ def _run_lines(
     return 0
 
 
-def _parse(argv: list[str]) -> dict[str, str]:
-    if len(argv) % 2 or any(key not in OPTIONS for key in argv[::2]):
+def run_chain(
+    plan_file: str,
+    chain: str,
+    runtimes: list[tuple[str, int, float]],
+    log_file: str,
+    done_file: str,
+    threads: int = 1,
+) -> int:
+    """Run the commands of a chain (``step, index, minutes`` in order) as one job. Each keeps
+    its own log, marker and time-out history; one that finished in an earlier attempt is not
+    run again. ``done_file`` is written when all have finished."""
+    from insarflow.isce.plan import command_log, command_marker
+
+    with open(plan_file) as handle:
+        fingerprint = json.load(handle)["fingerprint"]
+    os.makedirs(os.path.dirname(log_file) or ".", exist_ok=True)
+    with open(log_file, "w", buffering=1) as log:
+        log.write(f"# {_stamp()} chain {chain}: {len(runtimes)} command(s)\n")
+        for step, index, minutes in runtimes:
+            done = command_marker(fingerprint, step, index)
+            command_log_file = command_log(fingerprint, step, index)
+            if os.path.exists(done):
+                log.write(f"# {step} command {index}: done in an earlier attempt\n")
+                continue
+            code = run_command(plan_file, step, index, command_log_file, done, threads, minutes)
+            log.write(f"# {step} command {index}: exit {code} (log: {command_log_file})\n")
+            if code != 0:
+                log.write(f"# FAILED: {step} command {index}; see {command_log_file}\n")
+                return code
+        log.write(f"# {_stamp()} chain done\n")
+    os.makedirs(os.path.dirname(done_file) or ".", exist_ok=True)
+    with open(done_file, "w") as marker:
+        marker.write(f"{chain} ok {_stamp()}\n")
+    return 0
+
+
+def _parse(argv: list[str], names: tuple[str, ...] = OPTIONS) -> dict[str, str]:
+    if len(argv) % 2 or any(key not in names for key in argv[::2]):
         raise SystemExit(
-            f"usage: python -m insarflow.isce.commands {' '.join(o + ' X' for o in OPTIONS)}"
+            f"usage: python -m insarflow.isce.commands {' '.join(o + ' X' for o in names)}"
         )
     options = dict(zip(argv[::2], argv[1::2], strict=True))
-    missing = [key for key in OPTIONS[:5] if key not in options]
+    missing = [key for key in names[:5] if key not in options]
     if missing:
         raise SystemExit(f"insarflow.isce.commands: missing {', '.join(missing)}")
     return options
 
 
+def _runtimes(text: str) -> list[tuple[str, int, float]]:
+    """``step:index=minutes,...`` -> [(step, index, minutes), ...]."""
+    found = []
+    for item in filter(None, text.split(",")):
+        where, _, minutes = item.partition("=")
+        step, _, index = where.rpartition(":")
+        found.append((step, int(index), float(minutes)))
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
-    options = _parse(sys.argv[1:] if argv is None else argv)
-    timeout = options.get("--timeout-minutes")
-    code = run_command(
-        options["--plan"],
-        options["--step"],
-        int(options["--index"]),
-        options["--log"],
-        options["--done"],
-        int(options.get("--threads", 1)),
-        float(timeout) if timeout else None,
-    )
-    if code != 0:
-        print(
-            f"insarflow: {options['--step']} command {int(options['--index'])} failed (exit {code}); "
-            f"see {options['--log']}",
-            file=sys.stderr,
+    argv = sys.argv[1:] if argv is None else argv
+    if "--chain" in argv[::2]:
+        options = _parse(argv, CHAIN_OPTIONS)
+        code = run_chain(
+            options["--plan"],
+            options["--chain"],
+            _runtimes(options["--runtimes"]),
+            options["--log"],
+            options["--done"],
+            int(options.get("--threads", 1)),
         )
+        what = f"chain {options['--chain']}"
+    else:
+        options = _parse(argv)
+        timeout = options.get("--timeout-minutes")
+        code = run_command(
+            options["--plan"],
+            options["--step"],
+            int(options["--index"]),
+            options["--log"],
+            options["--done"],
+            int(options.get("--threads", 1)),
+            float(timeout) if timeout else None,
+        )
+        what = f"{options['--step']} command {int(options['--index'])}"
+    if code != 0:
+        print(f"insarflow: {what} failed (exit {code}); see {options['--log']}", file=sys.stderr)
     return 1 if code != 0 else 0
 
 

@@ -308,7 +308,7 @@ def generate_run_files(
     stack = Path(work_dir(fingerprint)).absolute()
     # A fresh generation: old run files and outputs would send stackSentinel into update
     # mode or make it refuse, and old markers must not count for the new run files.
-    for stale in (stack, root / "steps"):
+    for stale in (stack, root / "steps", root / "chains"):
         if stale.exists():
             log(f"removing {stale} (run files are regenerated)")
             shutil.rmtree(stale)

@@ -5,8 +5,9 @@ run-file checkpoint -> one ``isce_command`` job per run-file command, each waiti
 commands whose outputs it reads (:mod:`insarflow.isce.dependencies`; with
 ``isce.dependencies: steps`` for the whole previous run file, as ``run.py`` does) -> one
 ``isce_step`` marker per run file -> ``results/isce/<fp>/complete.txt`` -> its copy
-``results/isce/complete.txt``. Every command has its own log and marker; on a cluster, the
-commands of one chain (``isce.grouping``) are submitted as one job.
+``results/isce/complete.txt``. With ``isce.grouping``, the commands of a chain (one date or
+pair, back to back) run as one ``isce_chain`` job instead; every command still has its own
+log and marker.
 
 The copy exists because Snakemake does not look behind a checkpoint whose output does not exist
 yet: a finished ``complete.txt`` whose inputs came from the checkpoint would stay "up to date"
@@ -23,6 +24,7 @@ from typing import Any
 
 from insarflow.isce.plan import (
     Plan,
+    chain_marker,
     command_marker,
     request_path,
     stack_root,
@@ -95,39 +97,79 @@ class IsceWorkflow:
         """``isce.dependencies: steps``: every command waits for the whole previous run file."""
         return self.settings.get("dependencies", "files") == "steps"
 
-    def command_inputs(self, plan: Plan, plan_file: str, step: str, index: int) -> dict[str, Any]:
-        """The plan, and the markers of the commands this one waits for: those whose outputs
-        it reads (plan ``after``), or the whole previous step when its inputs are unknown or
-        ``isce.dependencies`` is ``steps``."""
-        inputs: dict[str, Any] = {"plan": plan_file}
-        command = plan.command(step, index)
+    @property
+    def grouping(self) -> str:
+        """``none``, ``chains`` or ``long_chains``; chains need per-command dependencies."""
+        return "none" if self.waits_for_steps else self.settings.get("grouping", "chains")
+
+    def chain_of(self, command: dict[str, Any]) -> str | None:
+        if self.grouping == "none":
+            return None
+        return command.get("long_chain" if self.grouping == "long_chains" else "chain")
+
+    def job_marker(self, plan: Plan, step: str, index: int) -> str:
+        """The marker of the job that runs a command: its own, or its chain's."""
+        chain = self.chain_of(plan.command(step, index))
+        if chain:
+            return chain_marker(plan.fingerprint, self.grouping, chain)
+        return command_marker(plan.fingerprint, step, index)
+
+    def _waits_for(self, plan: Plan, step: str, command: dict[str, Any]) -> dict[str, Any]:
         if self.waits_for_steps or command.get("barrier", True):
             previous = plan.previous_step(step)
-            if previous:
-                inputs["previous"] = step_marker(plan.fingerprint, previous)
-        else:
-            inputs["after"] = [
-                command_marker(plan.fingerprint, name, number) for name, number in command["after"]
-            ]
-        return inputs
+            return {"previous": step_marker(plan.fingerprint, previous)} if previous else {}
+        return {"after": [self.job_marker(plan, name, number) for name, number in command["after"]]}
 
-    def command_group(self, plan: Plan, step: str, index: int) -> str | None:
-        """The cluster job a command shares with the rest of its chain (``isce.grouping``)."""
-        grouping = self.settings.get("grouping", "chains")
-        if grouping == "none" or self.waits_for_steps:
-            return None
-        chain = plan.command(step, index).get(
-            "long_chain" if grouping == "long_chains" else "chain"
-        )
-        return f"isce-{plan.fingerprint}-{chain}" if chain else None
+    def command_inputs(self, plan: Plan, plan_file: str, step: str, index: int) -> dict[str, Any]:
+        """The plan, and the markers of the jobs this command waits for: those whose outputs
+        it reads (plan ``after``), or the whole previous step when its inputs are unknown or
+        ``isce.dependencies`` is ``steps``."""
+        return {"plan": plan_file, **self._waits_for(plan, step, plan.command(step, index))}
+
+    def chain_members(self, plan: Plan, chain: str) -> list[tuple[str, dict[str, Any]]]:
+        return [
+            (entry["name"], command)
+            for entry in plan.steps
+            for command in entry["commands"]
+            if self.chain_of(command) == chain
+        ]
+
+    def chain_inputs(self, plan: Plan, plan_file: str, chain: str) -> dict[str, Any]:
+        """What the chain's commands wait for outside the chain."""
+        own = chain_marker(plan.fingerprint, self.grouping, chain)
+        waits: set[str] = set()
+        for step, command in self.chain_members(plan, chain):
+            for markers in self._waits_for(plan, step, command).values():
+                waits.update([markers] if isinstance(markers, str) else markers)
+        waits.discard(own)
+        return {"plan": plan_file, "after": sorted(waits)}
+
+    def chain_resources(self, plan: Plan, chain: str) -> dict[str, Any]:
+        """Threads and memory of its largest command, runtime of all (each after its own
+        time-outs, plus a minute per command), and ``step:index=minutes`` for the runner."""
+        members = self.chain_members(plan, chain)
+        runtimes = [
+            (step, command["index"], self.command_runtime(plan.fingerprint, step, command["index"]))
+            for step, command in members
+        ]
+        return {
+            "threads": max(self.resources(step)["threads"] for step, _ in members),
+            "mem_mb": max(self.resources(step)["mem_mb"] for step, _ in members),
+            "runtime": int(sum(minutes for *_, minutes in runtimes)) + len(runtimes),
+            "runtimes": ",".join(
+                f"{step}:{index}={minutes:g}" for step, index, minutes in runtimes
+            ),
+        }
 
     def step_inputs(self, plan: Plan, step: str) -> dict[str, Any]:
         """Markers of the step's selected commands, plus the previous step (for empty steps)."""
         inputs: dict[str, Any] = {
-            "commands": [
-                command_marker(plan.fingerprint, step, command["index"])
-                for command in plan.selected_commands(step, self.pairs)
-            ]
+            "commands": sorted(
+                {
+                    self.job_marker(plan, step, command["index"])
+                    for command in plan.selected_commands(step, self.pairs)
+                }
+            )
         }
         previous = plan.previous_step(step)
         if previous:
