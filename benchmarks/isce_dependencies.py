@@ -259,8 +259,9 @@ def main() -> None:
             jobs = slurm_jobs(output)
             print(
                 f"SLURM jobs planned with grouping {grouping:<11}: {jobs:5d} "
-                f"({100 * (1 - jobs / BASELINE_SLURM_JOBS):+.0f} % vs {BASELINE_SLURM_JOBS}; "
-                f"goal: at least 40 % fewer by default) [dry run {wall:.1f} s]"
+                f"({100 * (1 - jobs / BASELINE_SLURM_JOBS):.0f} % fewer than "
+                f"{BASELINE_SLURM_JOBS}; goal: at least 40 % fewer with the default) "
+                f"[dry run {wall:.1f} s]"
             )
 
         durations = assign_durations(plan, args.unit, args.seed)

@@ -100,7 +100,8 @@ SLOW_BARRIERS = "config_reference=2,extractCommonValidRegion=2"
 def nesd(tmp_path_factory: pytest.TempPathFactory, project) -> IsceWork:
     """One complete NESD run: scenes with connections 2 (pairs d1-d2, d1-d3, d2-d3)."""
     work = make_work(tmp_path_factory.mktemp("nesd"), project)
-    work.configure(connections=2, coregistration="NESD")
+    # chains: interferograms may form before the stack (long_chains would hold them back)
+    work.configure(connections=2, coregistration="NESD", grouping="chains")
     work.run(ISCE_STANDIN_DURATIONS=SLOW_BARRIERS)
     return work
 
@@ -215,6 +216,7 @@ def test_dropping_a_pair_keeps_the_stack_and_reruns_no_command(nesd: IsceWork):
             connections=2,
             coregistration="NESD",
             pairs=[(d1, d2), (d1, d3)],
+            grouping="chains",
             step_resources={"unwrap": {"threads": 2, "mem_mb": 1234, "runtime": 7}},
         )
         before = listing(nesd.root)
@@ -312,8 +314,8 @@ def test_failed_command_then_rerun_completes_only_what_is_left_and_new_settings_
     assert listing(stack) == old_stack
     remaining = planned(work.snakemake("-n").stdout)
     commands = [c for s in plan_of(new[0])["steps"] for c in s["commands"]]
-    chains = Counter(c["chain"] for c in commands if c["chain"])
-    # one job per command, or per chain of commands (isce.grouping: chains, the default)
+    chains = Counter(c["long_chain"] for c in commands if c["long_chain"])
+    # one job per command, or per chain of commands (isce.grouping: long_chains, the default)
     assert remaining["isce_chain"] == len(chains) > 0
     assert remaining["isce_command"] == len(commands) - sum(chains.values())
 
@@ -346,7 +348,7 @@ def test_a_missing_dependency_edge_fails_the_run(tmp_path: Path, project):
     """The stricter stand-in is what makes the edges trustworthy: drop what the burst
     interferograms wait for from the plan, and they fail instead of passing by luck."""
     work = make_work(tmp_path, project)
-    work.configure(connections=1, coregistration="geometry")
+    work.configure(connections=1, coregistration="geometry", grouping="none")
     work.run("--until", "isce_run_files")
     [stack] = work.stack_dirs()
     plan = plan_of(stack)
@@ -354,10 +356,9 @@ def test_a_missing_dependency_edge_fails_the_run(tmp_path: Path, project):
     for step in plan["steps"]:
         if step["name"].endswith("generate_burst_igram"):
             for command in step["commands"]:
-                if not command["chain"]:  # a command that is a job of its own
-                    assert command["after"]
-                    command["after"] = []
-                    cleared += 1
+                assert command["after"]
+                command["after"] = []
+                cleared += 1
     assert cleared
     (stack / "plan.json").write_text(json.dumps(plan))
     result = work.snakemake("--cores", "2", "--keep-going", check=False)

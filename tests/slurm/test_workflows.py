@@ -1,8 +1,10 @@
 """insarflow's own workflow through profiles/slurm on the real single-node SLURM cluster.
 
 * HyP3 against the sandbox: every HyP3 rule is a local rule, so nothing is submitted.
-* The ISCE2 stand-in stack end to end: the run-file job and every topsStack command are
-  SLURM jobs of their own, with the per-step resources of the config.
+* The ISCE2 stand-in stack end to end: the run-file job, and every topsStack command or
+  chain of commands (isce.grouping) is one SLURM job, with the per-step resources of the
+  config.
+* A step larger than every node stops the run in one line before anything is submitted.
 * A command cancelled with scancel mid-run is submitted again and the run completes.
 * Ctrl-C mid-run cancels the running command's job and leaves the queue empty.
 
@@ -67,7 +69,7 @@ SUBMITTED = re.compile(
 @dataclass(frozen=True)
 class Submission:
     job_id: str
-    rule: str  # the rule's name, or "group_<group id>" for a group job
+    rule: str  # the rule's name
     wildcards: str  # the plugin's log folder: wildcard values joined by "_"
 
 
@@ -200,18 +202,19 @@ def test_isce_stack_runs_each_command_or_chain_of_commands_as_one_slurm_job(
         assert unwrapped.stat().st_size > 0
     plan = plan_of(work)
     fingerprint = plan["fingerprint"]
-    chain_of = {
-        (step["name"], command["index"]): command["chain"]
+    chain_of = {  # isce.grouping: long_chains, the default
+        (step["name"], command["index"]): command["long_chain"]
         for step in plan["steps"]
         for command in step["commands"]
     }
     chains = Counter(chain for chain in chain_of.values() if chain)
-    # geometry, 3 dates, 2 pairs: geo2rdr->resample per date, merge->filter->unwrap per pair
-    assert sorted(chains.values()) == [2, 2, 3, 3], chains
+    # geometry, 3 dates, 2 pairs: geo2rdr->resample per date, generate->merge->filter->unwrap
+    # per pair
+    assert sorted(chains.values()) == [2, 2, 4, 4], chains
     submitted = submissions(result.output)
-    kinds = Counter("group" if s.rule.startswith("group_") else s.rule for s in submitted)
     singles = sum(1 for chain in chain_of.values() if not chain)
-    assert kinds == {"isce_run_files": 1, "isce_command": singles, "group": len(chains)}, (
+    kinds = Counter(s.rule for s in submitted)
+    assert kinds == {"isce_run_files": 1, "isce_command": singles, "isce_chain": len(chains)}, (
         "only the run files and the commands may be SLURM jobs; DEM, orbits, markers stay "
         "local; a chain of commands is one job"
     )
@@ -225,8 +228,9 @@ def test_isce_stack_runs_each_command_or_chain_of_commands_as_one_slurm_job(
         if step.endswith("extract_stack_valid_region"):
             assert granted == "2 CPUs, 300M, limit 7:00"
         elif chain:
-            # runtimes of a chain add up; threads and memory are those of one command
-            assert granted == f"1 CPUs, 200M, limit {5 * chains[chain]}:00", (step, granted)
+            # runtimes of a chain add up (plus a minute per command); threads and memory are
+            # those of its largest command
+            assert granted == f"1 CPUs, 200M, limit {6 * chains[chain]}:00", (step, granted)
         else:
             assert granted == "1 CPUs, 200M, limit 5:00", (step, index, granted)
         assert "# done in" in text

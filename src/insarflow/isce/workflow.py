@@ -45,6 +45,8 @@ class IsceWorkflow:
         self.request: StackRequest = build_stack_request(self.settings, pair_dates)
         self.fingerprint = self.request.fingerprint
         self.pairs = frozenset(pair_dates)
+        self._chains: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        self._chains_key: tuple[Plan, str] | None = None
 
     # --- before the checkpoint ---
 
@@ -100,7 +102,7 @@ class IsceWorkflow:
     @property
     def grouping(self) -> str:
         """``none``, ``chains`` or ``long_chains``; chains need per-command dependencies."""
-        return "none" if self.waits_for_steps else self.settings.get("grouping", "chains")
+        return "none" if self.waits_for_steps else self.settings.get("grouping", "long_chains")
 
     def chain_of(self, command: dict[str, Any]) -> str | None:
         if self.grouping == "none":
@@ -127,12 +129,17 @@ class IsceWorkflow:
         return {"plan": plan_file, **self._waits_for(plan, step, plan.command(step, index))}
 
     def chain_members(self, plan: Plan, chain: str) -> list[tuple[str, dict[str, Any]]]:
-        return [
-            (entry["name"], command)
-            for entry in plan.steps
-            for command in entry["commands"]
-            if self.chain_of(command) == chain
-        ]
+        """(step, command) of the chain, in run order (indexed once per plan)."""
+        cached = self._chains_key
+        if cached is None or cached[0] is not plan or cached[1] != self.grouping:
+            self._chains = {}
+            for entry in plan.steps:
+                for command in entry["commands"]:
+                    name = self.chain_of(command)
+                    if name:
+                        self._chains.setdefault(name, []).append((entry["name"], command))
+            self._chains_key = (plan, self.grouping)
+        return self._chains.get(chain, [])
 
     def chain_inputs(self, plan: Plan, plan_file: str, chain: str) -> dict[str, Any]:
         """What the chain's commands wait for outside the chain."""
