@@ -28,7 +28,9 @@ Environment controls (all optional):
     Path of a JSON-lines log. Each command appends one record: program, argv, unit, step,
     functions, start, end (``time.time()``), rc, pid and error.
 ``ISCE_STANDIN_DURATION``
-    Seconds every command sleeps before writing its outputs (default 0).
+    Seconds every command takes (default 0): half before its first write, half after its
+    last. Its outputs stay locked (``flock``) until it exits; a command that reads a file
+    still locked fails, as one that finds it missing does.
 ``ISCE_STANDIN_DURATIONS``
     ``pattern=seconds,...``. Each pattern is an fnmatch pattern, tried in order against the
     unit (e.g. ``config_igram_unw_20200101_20200113``), the step (e.g. ``unwrap``), the program
