@@ -226,6 +226,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--skip-runs", action="store_true", help="dry runs and simulation only")
     parser.add_argument("--skip-dry-runs", action="store_true")
+    parser.add_argument(
+        "--modes",
+        default="barriers,fine,chains,long_chains",
+        help="real runs: barriers (isce.dependencies steps), fine (files, no chains), "
+        "chains, long_chains",
+    )
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
 
@@ -300,12 +306,13 @@ def main() -> None:
         print(f"real runs (unit {args.unit:g} s, lognormal sigma 1, seed {args.seed}):")
         for cores in args.cores:
             work_total, critical, lower = bound(plan, durations, cores)
-            for label, mode, grouping in (
-                ("barriers (steps)", "steps", "none"),
-                ("fine-grained (files)", "files", "none"),
-                ("fine-grained + chains", "files", "chains"),
-                ("fine-grained + long_chains", "files", "long_chains"),
-            ):
+            runs = {
+                "barriers": ("barriers (steps)", "steps", "none"),
+                "fine": ("fine-grained (files)", "files", "none"),
+                "chains": ("fine-grained + chains", "files", "chains"),
+                "long_chains": ("fine-grained + long_chains", "files", "long_chains"),
+            }
+            for label, mode, grouping in (runs[name] for name in args.modes.split(",")):
                 configure(work, project, args.connections, dependencies=mode, grouping=grouping)
                 shutil.rmtree(plan_file.parent / "chains", ignore_errors=True)
                 shutil.rmtree(plan_file.parent / "steps", ignore_errors=True)
