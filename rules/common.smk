@@ -163,6 +163,7 @@ def stop_hyp3_sandbox():
 # also when the ISCE2 conda env is active.
 import os
 
+from insarflow.isce.cluster import check_fits as check_isce_fits
 from insarflow.isce.plan import load_plan
 from insarflow.isce.workflow import IsceWorkflow
 
@@ -205,7 +206,39 @@ def get_isce_run_files_inputs(wildcards):
     }
 
 
+ISCE_CLUSTER_CHECKED = []
+
+
+def check_isce_fits_the_cluster(slurm=False):
+    # A step too large for every node of the partition would wait in the queue forever:
+    # stop first. At parse time when the default resources name slurm_* (a SLURM profile),
+    # else from the resource functions once the SLURM executor is known.
+    plugin = workflow.executor_plugin
+    if plugin is not None and plugin.name == "slurm":
+        slurm = True
+    if ISCE_CLUSTER_CHECKED or not slurm or not workflow.is_main_process:
+        return
+    ISCE_CLUSTER_CHECKED.append(True)
+    defaults = workflow.resource_settings.default_resources or {}
+    partition = defaults.get("slurm_partition") if hasattr(defaults, "get") else None
+    partition = getattr(partition, "raw", partition)  # the profile's text, e.g. "debug"
+    try:
+        check_isce_fits(ISCE.settings, str(partition or "").strip("\"' ") or None)
+    except UserError as error:
+        sys.exit(f"insarflow: {error}")
+
+
+if RUN_ISCE:
+    check_isce_fits_the_cluster(
+        slurm=any(
+            str(name).startswith("slurm_")
+            for name in (workflow.resource_settings.default_resources or {})
+        )
+    )
+
+
 def get_isce_run_files_mem_mb(wildcards):
+    check_isce_fits_the_cluster()
     return ISCE.resources()["mem_mb"]
 
 
@@ -220,7 +253,35 @@ def _isce_plan(fingerprint):
 
 def get_isce_command_inputs(wildcards):
     plan, plan_file = _isce_plan(wildcards.fingerprint)
-    return ISCE.command_inputs(plan, plan_file, wildcards.step)
+    return ISCE.command_inputs(plan, plan_file, wildcards.step, int(wildcards.index))
+
+
+def get_isce_chain_inputs(wildcards):
+    plan, plan_file = _isce_plan(wildcards.fingerprint)
+    return ISCE.chain_inputs(plan, plan_file, wildcards.chain)
+
+
+def _isce_chain_resources(wildcards):
+    plan, _ = _isce_plan(wildcards.fingerprint)
+    return ISCE.chain_resources(plan, wildcards.chain)
+
+
+def get_isce_chain_threads(wildcards):
+    check_isce_fits_the_cluster()
+    return _isce_chain_resources(wildcards)["threads"]
+
+
+def get_isce_chain_mem_mb(wildcards):
+    return _isce_chain_resources(wildcards)["mem_mb"]
+
+
+def get_isce_chain_runtime(wildcards, attempt):
+    # attempt > 1 after a failure; only time-outs make the commands' runtimes longer
+    return _isce_chain_resources(wildcards)["runtime"]
+
+
+def get_isce_chain_runtimes(wildcards):
+    return _isce_chain_resources(wildcards)["runtimes"]
 
 
 def get_isce_step_inputs(wildcards):
@@ -238,6 +299,7 @@ def get_isce_stack_complete(wildcards):
 
 
 def get_isce_step_threads(wildcards):
+    check_isce_fits_the_cluster()
     return ISCE.resources(wildcards.step)["threads"]
 
 
@@ -245,8 +307,11 @@ def get_isce_step_mem_mb(wildcards):
     return ISCE.resources(wildcards.step)["mem_mb"]
 
 
-def get_isce_step_runtime(wildcards):
-    return ISCE.resources(wildcards.step)["runtime"]
+def get_isce_step_runtime(wildcards, attempt):
+    # attempt > 1 after a failure; only a time-out makes the next attempt longer
+    return ISCE.command_runtime(
+        wildcards.fingerprint, wildcards.step, int(wildcards.index)
+    )
 
 
 def get_isce_pair_ids(wildcards):

@@ -11,6 +11,8 @@ from insarflow.isce import jobs as isce_jobs
 wildcard_constraints:
     fingerprint=ISCE_FINGERPRINT,
     step="run_[0-9]+_[A-Za-z0-9_]+",
+    chain="run_[0-9]+_[A-Za-z0-9_]+-[0-9]+",
+    grouping="chains|long_chains",
     index="[0-9]+",
     dem_key="glo30_[0-9a-f]{10}",
 
@@ -68,7 +70,8 @@ checkpoint isce_run_files:
         "--plan {output.plan} --timeout-minutes {resources.runtime} > {log} 2>&1"
 
 
-# One run-file command; the marker is written only when it exits 0.
+# One run-file command; it waits for the commands whose outputs it reads, and its marker
+# is written only when it exits 0.
 rule isce_command:
     input:
         unpack(get_isce_command_inputs),
@@ -86,6 +89,30 @@ rule isce_command:
         '"$INSARFLOW_PYTHON" -m insarflow.isce.commands --plan {input.plan} '
         "--step {wildcards.step} --index {wildcards.index} --threads {threads} "
         "--timeout-minutes {resources.runtime} --log {log} --done {output.done}"
+
+
+# Commands of one date or pair that run back to back (isce.grouping), as one job: one
+# SLURM job instead of several. Each command keeps its own log and marker, and a retry
+# resumes after the last command that finished.
+rule isce_chain:
+    input:
+        unpack(get_isce_chain_inputs),
+    output:
+        done="results/isce/{fingerprint}/chains/{grouping}/{chain}.done",
+    log:
+        "logs/isce/{fingerprint}/chains/{grouping}/{chain}.log",
+    conda:
+        "../envs/isce2.yaml"
+    threads: get_isce_chain_threads
+    resources:
+        mem_mb=get_isce_chain_mem_mb,
+        runtime=get_isce_chain_runtime,
+    params:
+        runtimes=get_isce_chain_runtimes,
+    shell:
+        '"$INSARFLOW_PYTHON" -m insarflow.isce.commands --plan {input.plan} '
+        '--chain {wildcards.chain} --runtimes "{params.runtimes}" --threads {threads} '
+        "--log {log} --done {output.done}"
 
 
 # Every selected command of a run file is done: the next run file may start.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -133,3 +135,105 @@ def test_command_line_interface_reports_the_failure_in_one_line(tmp_path: Path):
     )
     with pytest.raises(KeyError):
         run_command(plan, "run_02_unpack_secondary_slc", 3, str(log), str(done))
+
+
+def test_time_out_gives_the_next_attempt_more_time_and_an_own_failure_does_not(tmp_path: Path):
+    from insarflow.isce.commands import attempt_runtime, read_attempts
+
+    plan = write_plan(tmp_path, {"run_16_unwrap": [["sleep 2"]], "run_15_filter": [["exit 3"]]})
+    log, done = tmp_path / "1.log", tmp_path / "steps" / "0001.done"
+    base, factor, cap = 0.02, 1.5, 0.05  # minutes: 1.2 s, then 1.8 s, then at most 3 s
+    runtimes = []
+    for _ in range(3):
+        runtime = attempt_runtime(base, str(done), factor, cap)
+        runtimes.append(runtime)
+        code = run_command(plan, "run_16_unwrap", 1, str(log), str(done), timeout_minutes=runtime)
+        if code == 0:
+            break
+        assert code == 124
+        assert "the next attempt gets more time" in log.read_text()
+    assert code == 0
+    assert runtimes == [0.02, 0.03, 0.045]  # x1.5 per time-out in a row
+    assert [r["outcome"] for r in read_attempts(str(done))] == ["timeout", "timeout", "ok"]
+    assert "2 earlier attempt(s) timed out in a row" in log.read_text()
+    assert attempt_runtime(base, str(done), factor, cap) == base  # a success resets it
+
+    failed_log, failed_done = tmp_path / "2.log", tmp_path / "steps" / "0002.done"
+    assert (
+        run_command(plan, "run_15_filter", 1, str(failed_log), str(failed_done), timeout_minutes=5)
+        == 3
+    )
+    assert "not a time-out: the next attempt gets the same time" in failed_log.read_text()
+    assert attempt_runtime(5, str(failed_done), factor, 60) == 5
+    # capped
+    (tmp_path / "steps" / "0003.attempts").write_text('{"outcome": "timeout"}\n' * 10)
+    assert attempt_runtime(100, str(tmp_path / "steps" / "0003.done"), 1.5, 240) == 240
+
+
+def test_sigterm_at_the_time_limit_counts_as_a_time_out_and_earlier_as_cancelled(tmp_path: Path):
+    from insarflow.isce.commands import read_attempts
+
+    plan = write_plan(tmp_path, {"run_16_unwrap": [["sleep 30"]]})
+    outcomes = []
+    for number, (runtime, wait) in enumerate(((0.05, 2.5), (10, 1.0)), start=1):
+        done = tmp_path / f"{number}.done"
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "insarflow.isce.commands",
+                "--plan",
+                plan,
+                "--step",
+                "run_16_unwrap",
+                "--index",
+                "1",
+                "--log",
+                str(tmp_path / f"{number}.log"),
+                "--done",
+                str(done),
+                "--timeout-minutes",
+                str(runtime),
+            ],
+        )
+        time.sleep(wait)
+        process.terminate()  # what SLURM sends at the time limit, and scancel
+        assert process.wait(timeout=60) == 1
+        outcomes += [r["outcome"] for r in read_attempts(str(done))]
+        assert not done.exists()
+    # 2.5 s of a 3 s runtime: within the last minute, so the time limit; 1 s of 10 min: not
+    assert outcomes == ["timeout", "cancelled"]
+    assert "at the time limit" in (tmp_path / "1.log").read_text()
+    assert "before the time limit (cancelled)" in (tmp_path / "2.log").read_text()
+
+
+def test_a_chain_runs_its_commands_in_order_and_a_retry_resumes_after_the_last_done(
+    tmp_path: Path,
+):
+    from insarflow.isce.commands import run_chain
+
+    plan = write_plan(
+        tmp_path,
+        {
+            "run_09_fullBurst_geo2rdr": [["echo geo2rdr >> order.txt"]],
+            "run_10_fullBurst_resample": [["echo resample >> order.txt; test -e ok"]],
+        },
+    )
+    members = [("run_09_fullBurst_geo2rdr", 1, 5.0), ("run_10_fullBurst_resample", 1, 5.0)]
+    log, done = tmp_path / "chain.log", tmp_path / "chain.done"
+    cwd = Path.cwd()
+    os.chdir(tmp_path)  # command logs and markers are relative to the workflow directory
+    try:
+        assert run_chain(plan, "run_09_fullBurst_geo2rdr-1", members, str(log), str(done)) == 1
+        assert not done.exists() and "FAILED: run_10_fullBurst_resample" in log.read_text()
+        (tmp_path / "stack" / "ok").touch()
+        assert run_chain(plan, "run_09_fullBurst_geo2rdr-1", members, str(log), str(done)) == 0
+    finally:
+        os.chdir(cwd)
+    # geo2rdr ran once: the retry resumed with the resample
+    assert (tmp_path / "stack" / "order.txt").read_text().split() == [
+        "geo2rdr",
+        "resample",
+        "resample",
+    ]
+    assert "done in an earlier attempt" in log.read_text() and done.exists()

@@ -16,6 +16,7 @@ import pytest
 import rasterio
 
 from tests.isce.conftest import IsceWork, make_work, unit_of
+from tests.isce_standin.fixtures import StackProject, make_stack_project, repeat_dates
 
 pytestmark = pytest.mark.slow
 
@@ -80,16 +81,32 @@ def commands_in_run_files(stack: Path) -> tuple[Counter[str], set[str]]:
     return per_step, configs
 
 
+def by_command(work: IsceWork, stack: Path) -> dict[tuple[str, int], dict]:
+    """The stand-in's record of each plan command, keyed by (step, index)."""
+    records = {" ".join([record["program"], *record["argv"]]): record for record in work.records()}
+    return {
+        (step["name"], command["index"]): records[command["lines"][0]]
+        for step in plan_of(stack)["steps"]
+        for command in step["commands"]
+    }
+
+
+# Slow enough that a command started too early finds its inputs missing: the reference's
+# topo and the stack's valid region take 2 s, during which other commands can run.
+SLOW_BARRIERS = "config_reference=2,extractCommonValidRegion=2"
+
+
 @pytest.fixture(scope="module")
 def nesd(tmp_path_factory: pytest.TempPathFactory, project) -> IsceWork:
     """One complete NESD run: scenes with connections 2 (pairs d1-d2, d1-d3, d2-d3)."""
     work = make_work(tmp_path_factory.mktemp("nesd"), project)
-    work.configure(connections=2, coregistration="NESD")
-    work.run()
+    # chains: interferograms may form before the stack (long_chains would hold them back)
+    work.configure(connections=2, coregistration="NESD", grouping="chains")
+    work.run(ISCE_STANDIN_DURATIONS=SLOW_BARRIERS)
     return work
 
 
-def test_nesd_run_makes_one_job_per_command_in_step_order(nesd: IsceWork):
+def test_nesd_run_makes_one_job_per_command_after_what_it_reads(nesd: IsceWork):
     [stack] = nesd.stack_dirs()
     complete = nesd.complete()
     d1, d2, d3 = nesd.project.dates
@@ -105,12 +122,28 @@ def test_nesd_run_makes_one_job_per_command_in_step_order(nesd: IsceWork):
     assert Counter(record["step"] for record in records) == per_step
     ran = [unit_of(record) for record in records if unit_of(record).startswith("config_")]
     assert sorted(ran) == sorted(configs)
-    # a step starts only when every command of the previous step has finished
+    # a command starts only when every command whose outputs it reads has finished ...
+    ran = by_command(nesd, stack)
+    for step in plan_of(stack)["steps"]:
+        for command in step["commands"]:
+            record = ran[step["name"], command["index"]]
+            for name, index in command["after"]:
+                assert ran[name, index]["end"] <= record["start"], (step["name"], name)
     by_step: dict[str, list[dict]] = {}
     for record in records:
         by_step.setdefault(record["step"], []).append(record)
-    for earlier, later in itertools.pairwise(NESD_STEPS):
-        assert max(r["end"] for r in by_step[earlier]) <= min(r["start"] for r in by_step[later])
+    # ... the true barriers wait for every command of the step before them ...
+    for earlier, barrier in (
+        ("pairs_misreg", "timeseries_misreg"),
+        ("fullBurst_resample", "extract_stack_valid_region"),
+    ):
+        assert max(r["end"] for r in by_step[earlier]) <= min(r["start"] for r in by_step[barrier])
+    # ... and nothing else waits for whole steps: secondaries unpack during the reference's
+    # topo, interferograms form while the stack's valid region is computed
+    (reference,) = by_step["unpack_topo_reference"]
+    assert min(r["start"] for r in by_step["unpack_secondary_slc"]) < reference["end"]
+    (valid,) = by_step["extract_stack_valid_region"]
+    assert min(r["start"] for r in by_step["generate_burst_igram"]) < valid["end"]
     # one log per command, each closed with its duration
     fingerprint = stack.name
     for step in plan_of(stack)["steps"]:
@@ -174,41 +207,33 @@ def test_finished_stack_has_nothing_to_do_and_the_dry_run_writes_nothing(nesd: I
     assert listing(nesd.root) == before
 
 
-def test_dropping_a_pair_keeps_the_stack_and_reruns_only_later_pair_steps(nesd: IsceWork):
+def test_dropping_a_pair_keeps_the_stack_and_reruns_no_command(nesd: IsceWork):
     d1, d2, d3 = nesd.project.dates
     [stack] = nesd.stack_dirs()
-    pair_steps = [
-        s["name"] for s in plan_of(stack)["steps"] if any(c["pair"] for c in s["commands"])
-    ]
     config = (nesd.root / "isce.yaml").read_text()
     try:
         nesd.configure(
             connections=2,
             coregistration="NESD",
             pairs=[(d1, d2), (d1, d3)],
+            grouping="chains",
             step_resources={"unwrap": {"threads": 2, "mem_mb": 1234, "runtime": 7}},
         )
         before = listing(nesd.root)
         result = nesd.snakemake("-n", "--cores", "4")
         jobs = planned(result.stdout)
-        # per-step threads, memory and runtime from isce.step_resources
-        unwrap_jobs = [
-            block
-            for block in result.stdout.split("\nrule ")
-            if block.startswith("isce_command:") and "step=run_16_unwrap" in block
-        ]
-        assert len(unwrap_jobs) == 2
-        for block in unwrap_jobs:
-            assert (
-                re.search(r"threads: 2\b", block)
-                and "mem_mb=1234" in block
-                and "runtime=7" in block
-            )
-        # same dates and connections: same run files, no coregistration again; the step chain
-        # makes the remaining pairs' later pair steps run again after the first one changed
+        # same dates and connections: same run files; the remaining pairs' commands wait only
+        # for what they read, so none of them runs again (only the step markers follow)
         assert jobs["isce_run_files"] == 0 and jobs["isce_inputs"] == 0, result.stdout
-        assert jobs["isce_command"] == 2 * (len(pair_steps) - 1), result.stdout
+        assert jobs["isce_command"] == 0, result.stdout
         assert jobs["isce_complete"] == 1
+        assert listing(nesd.root) == before
+        # per-step threads, memory and runtime from isce.step_resources
+        unwrap = f"results/isce/{stack.name}/steps/run_16_unwrap/0001.done"
+        forced = nesd.snakemake("-n", "--cores", "4", "-f", unwrap).stdout
+        assert planned(forced)["isce_command"] == 1, forced
+        assert re.search(r"threads: 2\b", forced) and "mem_mb=1234" in forced, forced
+        assert "runtime=7" in forced
         assert listing(nesd.root) == before
     finally:
         (nesd.root / "isce.yaml").write_text(config)
@@ -288,7 +313,11 @@ def test_failed_command_then_rerun_completes_only_what_is_left_and_new_settings_
     assert re.search(r"strength\s*:\s*0\.5", old)
     assert listing(stack) == old_stack
     remaining = planned(work.snakemake("-n").stdout)
-    assert remaining["isce_command"] == sum(len(s["commands"]) for s in plan_of(new[0])["steps"])
+    commands = [c for s in plan_of(new[0])["steps"] for c in s["commands"]]
+    chains = Counter(c["long_chain"] for c in commands if c["long_chain"])
+    # one job per command, or per chain of commands (isce.grouping: long_chains, the default)
+    assert remaining["isce_chain"] == len(chains) > 0
+    assert remaining["isce_command"] == len(commands) - sum(chains.values())
 
 
 def test_dry_run_of_a_new_project_plans_without_side_effects(tmp_path: Path, project):
@@ -313,3 +342,85 @@ def test_pair_date_without_an_slc_is_refused_in_one_line(tmp_path: Path, project
         f"insarflow: isce.slc_dir '{project.slc_dir}' has no Sentinel-1 IW SLC (.zip or .SAFE) "
         "for 1 pair date(s): 20300101"
     ]
+
+
+def test_a_missing_dependency_edge_fails_the_run(tmp_path: Path, project):
+    """The stricter stand-in is what makes the edges trustworthy: drop what the burst
+    interferograms wait for from the plan, and they fail instead of passing by luck."""
+    work = make_work(tmp_path, project)
+    work.configure(connections=1, coregistration="geometry", grouping="none")
+    work.run("--until", "isce_run_files")
+    [stack] = work.stack_dirs()
+    plan = plan_of(stack)
+    cleared = 0
+    for step in plan["steps"]:
+        if step["name"].endswith("generate_burst_igram"):
+            for command in step["commands"]:
+                assert command["after"]
+                command["after"] = []
+                cleared += 1
+    assert cleared
+    (stack / "plan.json").write_text(json.dumps(plan))
+    result = work.snakemake("--cores", "2", "--keep-going", check=False)
+    assert result.returncode != 0
+    failed = [r for r in work.records() if r["rc"] != 0]
+    assert failed and {r["step"] for r in failed} == {"generate_burst_igram"}
+    assert all("has not run (step order?)" in r["error"] for r in failed), failed
+
+
+def test_steps_mode_waits_for_whole_run_files(tmp_path: Path, project):
+    work = make_work(tmp_path, project)
+    work.configure(connections=1, coregistration="geometry", dependencies="steps")
+    work.run()
+    by_step: dict[str, list[dict]] = {}
+    for record in work.records():
+        by_step.setdefault(record["step"], []).append(record)
+    for earlier, later in itertools.pairwise(GEOMETRY_STEPS):
+        assert max(r["end"] for r in by_step[earlier]) <= min(r["start"] for r in by_step[later])
+
+
+@pytest.fixture(scope="module")
+def ion_project(tmp_path_factory: pytest.TempPathFactory) -> StackProject:
+    """Four dates, the third with shifted swath starting ranges (per-swath ionosphere)."""
+    dates = repeat_dates(4)
+    return make_stack_project(
+        tmp_path_factory.mktemp("ion-project"),
+        dates,
+        bursts_per_swath=2,
+        range_change_dates=[dates[2]],
+    )
+
+
+def test_ionosphere_stack_with_text_cmd_runs_merge_swath_ion_after_its_swaths(
+    tmp_path: Path, ion_project: StackProject
+):
+    param_ion = tmp_path / "ion_param.txt"
+    param_ion.write_text("consider burst properties in ionosphere computation: True\n")
+    work = make_work(tmp_path, ion_project)
+    work.configure(
+        connections=1,
+        coregistration="NESD",
+        swath_num="1 2",
+        param_ion=str(param_ion),
+        text_cmd="export INSARFLOW_TEXT_CMD=1; ",
+    )
+    work.run(ISCE_STANDIN_DURATIONS="computeIon_*=1")
+    [stack] = work.stack_dirs()
+    assert (stack / "stack" / "ion_dates").is_dir()
+    plan = plan_of(stack)
+    # text_cmd is stripped before the inputs are worked out: no command waits for whole steps
+    assert not [c for s in plan["steps"] for c in s["commands"] if c["barrier"]]
+    ran = by_command(work, stack)
+    (compute,) = [s for s in plan["steps"] if s["name"].endswith("computeIon")]
+    merges = [c for c in compute["commands"] if c["lines"][0].startswith("mergeSwathIon")]
+    assert merges
+    for merge in merges:
+        pair = merge["lines"][0].split("--input ")[1].split()[0]
+        swaths = [
+            ran[compute["name"], c["index"]]
+            for c in compute["commands"]
+            if f"{pair}/ion_cal_IW" in c["lines"][0]
+        ]
+        assert len(swaths) == 2
+        assert max(r["end"] for r in swaths) <= ran[compute["name"], merge["index"]]["start"]
+    assert all(r["rc"] == 0 for r in work.records())

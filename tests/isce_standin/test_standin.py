@@ -11,6 +11,7 @@ import shlex
 import shutil
 import socket
 import subprocess
+import time
 import zipfile
 from pathlib import Path
 
@@ -503,6 +504,52 @@ def test_durations_delay_commands_and_the_log_shows_overlap(finished, tmp_path):
     assert all(r["end"] - r["start"] >= 0.6 for r in records)
     first, second = sorted(records, key=lambda r: r["start"])
     assert second["start"] < first["end"]  # they ran at the same time
+
+
+def test_a_command_reading_outputs_of_a_command_still_running_fails(finished, tmp_path):
+    """Outputs are written half-way through a command's duration and stay locked until it
+    ends: a consumer started too early fails, whether it finds nothing or a file in use."""
+    work = tmp_path / "work"
+    shutil.copytree(finished, work, symlinks=True)
+    for config in (work / "configs").iterdir():  # absolute paths: point them at the copy
+        config.write_text(config.read_text().replace(str(finished), str(work)))
+    unwrap, filt = (
+        _lines(finished, step)[0].replace(str(finished), str(work))
+        for step in ("unwrap", "filter_coherence")
+    )
+    for old in (work / "merged" / "interferograms" / PAIRS[0]).glob("filt_fine.*"):
+        old.unlink()
+    env = _env(ISCE_STANDIN_DURATIONS="filter_coherence=4")
+    producer = subprocess.Popen(shlex.split(filt), cwd=work, env=env, stderr=subprocess.PIPE)
+    try:
+        time.sleep(0.5)
+        # half-way not reached: the filtered interferogram is not there yet
+        early = _call(work, unwrap)
+        assert early.returncode == 1 and "does not exist" in early.stderr
+        time.sleep(2.5)
+        # written, but the command writing it has not finished
+        during = _call(work, unwrap)
+        assert during.returncode == 1
+        assert "still being written by the command that makes it" in during.stderr
+    finally:
+        assert producer.wait(timeout=30) == 0
+    assert _call(work, unwrap).returncode == 0
+
+
+def test_glob_readers_fail_when_a_file_they_should_find_is_missing(finished, tmp_path):
+    work = tmp_path / "work"
+    shutil.copytree(finished, work, symlinks=True)
+    pairs = sorted((work / "misreg" / "azimuth" / "pairs").iterdir())
+    shutil.rmtree(pairs[-1])
+    invert = _lines(finished, "timeseries_misreg")[0].replace(str(finished), str(work))
+    failed = _call(work, invert)
+    assert failed.returncode == 1
+    assert f"config_misreg_{pairs[-1].name}" in failed.stderr
+    assert "silently leave them out" in failed.stderr
+    (work / "coreg_secondarys" / DATES[-1] / "IW1.xml").unlink()
+    extract = _lines(finished, "extract_stack_valid_region")[0].replace(str(finished), str(work))
+    failed = _call(work, extract)
+    assert failed.returncode == 1 and f"config_fullBurst_resample_{DATES[-1]}" in failed.stderr
 
 
 def test_safe_zips_have_realistic_names_and_contents(tmp_path):

@@ -28,7 +28,9 @@ Environment controls (all optional):
     Path of a JSON-lines log. Each command appends one record: program, argv, unit, step,
     functions, start, end (``time.time()``), rc, pid and error.
 ``ISCE_STANDIN_DURATION``
-    Seconds every command sleeps before writing its outputs (default 0).
+    Seconds every command takes (default 0): half before its first write, half after its
+    last. Its outputs stay locked (``flock``) until it exits; a command that reads a file
+    still locked fails, as one that finds it missing does.
 ``ISCE_STANDIN_DURATIONS``
     ``pattern=seconds,...``. Each pattern is an fnmatch pattern, tried in order against the
     unit (e.g. ``config_igram_unw_20200101_20200113``), the step (e.g. ``unwrap``), the program
@@ -58,6 +60,7 @@ from __future__ import annotations
 import argparse
 import configparser
 import datetime as dt
+import fcntl
 import fnmatch
 import glob
 import json
@@ -167,6 +170,10 @@ class Job:
         self._fail_function: str | None = None
         self._current: str | None = None
         self._slept = False
+        self._seconds = 0.0
+        # files this job wrote, each kept open with an exclusive lock until the process ends:
+        # a command that reads one of them before this one has finished fails (see `need`)
+        self._held: dict[str, int] = {}
         self.start = time.time()
 
     def describe(self, unit: str, step: str, functions: list[str]) -> None:
@@ -207,13 +214,14 @@ class Job:
         self._current = function
 
     def _before_write(self) -> bool:
-        """Called before each write. It sleeps once per job and returns True when this write
-        must be cut short by an injected failure."""
+        """Called before each write. The job's duration is spent half before its first write
+        (outputs missing) and half after its last (outputs there but locked, see `finish`).
+        Returns True when this write must be cut short by an injected failure."""
         if not self._slept:
             self._slept = True
-            seconds = _duration_for([self.unit, self.step, self.program, *self.functions])
-            if seconds > 0:
-                time.sleep(seconds)
+            self._seconds = _duration_for([self.unit, self.step, self.program, *self.functions])
+            if self._seconds > 0:
+                time.sleep(self._seconds / 2)
         if self._fail_function is None or self._current != self._fail_function:
             return False
         if not self._take_failure():
@@ -227,14 +235,42 @@ class Job:
             f"left a partial {path}"
         )
 
+    def finish(self) -> None:
+        """The second half of the job's duration, with its outputs written but still locked."""
+        if not self._slept:
+            self._slept = True
+            self._seconds = _duration_for([self.unit, self.step, self.program, *self.functions])
+            time.sleep(self._seconds)
+        elif self._seconds > 0:
+            time.sleep(self._seconds / 2)
+
     # -- inputs ---------------------------------------------------------------------------
     def need(self, path: str, what: str = "input") -> str:
+        """`path` must exist and be complete: not still held by the command writing it."""
         if not os.path.exists(path):
             raise StandinError(
                 f"{self.program} ({self.unit}): {what} {path} does not exist; "
                 f"the step that writes it has not run (step order?)"
             )
+        self._complete(path, what)
         return path
+
+    def _complete(self, path: str, what: str) -> None:
+        if path in self._held or not os.path.isfile(path):
+            return
+        for candidate in (path, path + ".xml"):
+            if candidate in self._held or not os.path.isfile(candidate):
+                continue
+            with open(candidate, "rb") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise StandinError(
+                        f"{self.program} ({self.unit}): {what} {candidate} is still being "
+                        "written by the command that makes it, which has not finished "
+                        "(step order?)"
+                    ) from None
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def need_glob(self, pattern: str, what: str) -> list[str]:
         found = sorted(glob.glob(pattern))
@@ -243,7 +279,23 @@ class Job:
                 f"{self.program} ({self.unit}): no {what} matches {pattern}; "
                 f"the step that writes it has not run (step order?)"
             )
+        for path in found:
+            self._complete(path, what)
         return found
+
+    def need_all(self, expected: dict[str, str], what: str) -> None:
+        """Every file of `expected` (path -> the command that writes it) exists and is
+        complete. The real programs glob and silently use whatever they find."""
+        missing = [
+            f"{path} ({writer})" for path, writer in expected.items() if not os.path.exists(path)
+        ]
+        if missing:
+            raise StandinError(
+                f"{self.program} ({self.unit}): {len(missing)} {what} missing, e.g. "
+                f"{missing[0]}; the real program would silently leave them out (step order?)"
+            )
+        for path in expected:
+            self._complete(path, what)
 
     # -- outputs --------------------------------------------------------------------------
     def write_bytes(self, path: str, data: bytes) -> None:
@@ -251,8 +303,13 @@ class Job:
         if directory:
             os.makedirs(directory, exist_ok=True)
         partial = self._before_write()
-        with open(path, "wb") as f:
-            f.write(data[: len(data) // 2] if partial else data)
+        if path in self._held:
+            os.close(self._held.pop(path))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        if len(self._held) < 500:  # keep well below the open-file limit
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, data[: len(data) // 2] if partial else data)
+        self._held[path] = fd
         if partial:
             raise self._injected(path)
 
@@ -3002,6 +3059,19 @@ def invert_misreg(job: Job, argv: list[str]) -> None:
     a = p.parse_args(argv)
     kind = os.path.basename(os.path.dirname(os.path.normpath(a.input)))
     job.describe(f"invertMisreg_{kind}", "timeseries_misreg", ["invertMisreg"])
+    configs = os.path.join(
+        os.path.dirname(os.path.dirname(os.path.dirname(os.path.normpath(a.input)))), "configs"
+    )
+    job.need_all(
+        {
+            os.path.join(a.input, pair, pair + ".txt"): f"config_misreg_{pair}"
+            for pair in (
+                os.path.basename(c).removeprefix("config_misreg_")
+                for c in glob.glob(os.path.join(configs, "config_misreg_*"))
+            )
+        },
+        "pair misregistration file(s)",
+    )
     files = job.need_glob(os.path.join(a.input, "*/*.txt"), "pair misregistration (pairs_misreg)")
     edges: dict[str, list[tuple[str, float]]] = {}
     for path in files:
@@ -3067,6 +3137,19 @@ def extract_common_valid_region(job: Job, argv: list[str]) -> None:
         print(stack_dir, " already exists.")
         print("Replacing reference with existing stack.")
         reference = stack_dir
+    configs = os.path.join(os.path.dirname(os.path.normpath(a.secondary)), "configs")
+    resampled = [
+        os.path.basename(c).rsplit("_", 1)[1]
+        for c in glob.glob(os.path.join(configs, "config_fullBurst_resample_*"))
+    ]
+    job.need_all(
+        {
+            os.path.join(a.secondary, date, f"IW{swath}.xml"): f"config_fullBurst_resample_{date}"
+            for date in resampled
+            for swath in swath_list(a.reference)
+        },
+        "coregistered date product(s)",
+    )
     secondaries = sorted(glob.glob(os.path.join(a.secondary, "2*")))
     if not secondaries:
         raise StandinError(
@@ -3181,6 +3264,18 @@ def invert_ion(job: Job, argv: list[str]) -> None:
     a = p.parse_args(argv)
     unit = "invertIonShift" if a.filename == "azshift.ion" else "invertIon"
     job.describe(unit, unit, [unit])
+    writer = "config_filtIonShift_" if a.filename == "azshift.ion" else "config_filtIon_"
+    configs = os.path.join(os.path.dirname(os.path.abspath(a.idir)), "configs")
+    job.need_all(
+        {
+            os.path.join(os.path.abspath(a.idir), pair, "ion_cal", a.filename): writer + pair
+            for pair in (
+                os.path.basename(c).removeprefix(writer)
+                for c in glob.glob(os.path.join(configs, writer + "*"))
+            )
+        },
+        "ionosphere pair file(s)",
+    )
     pair_dirs = job.need_glob(os.path.join(os.path.abspath(a.idir), "*_*"), "ionosphere pair")
     dates = set()
     for pair_dir in pair_dirs:
@@ -3219,6 +3314,7 @@ def main(program: str, argv: list[str]) -> int:
     rc, error = 0, None
     try:
         PROGRAMS[program](job, argv)
+        job.finish()
     except StandinError as exc:
         rc, error = 1, str(exc)
         print(f"ERROR: {program}: {exc}", file=sys.stderr)

@@ -1,8 +1,10 @@
 """insarflow's own workflow through profiles/slurm on the real single-node SLURM cluster.
 
 * HyP3 against the sandbox: every HyP3 rule is a local rule, so nothing is submitted.
-* The ISCE2 stand-in stack end to end: the run-file job and every topsStack command are
-  SLURM jobs of their own, with the per-step resources of the config.
+* The ISCE2 stand-in stack end to end: the run-file job, and every topsStack command or
+  chain of commands (isce.grouping) is one SLURM job, with the per-step resources of the
+  config.
+* A step larger than every node stops the run in one line before anything is submitted.
 * A command cancelled with scancel mid-run is submitted again and the run completes.
 * Ctrl-C mid-run cancels the running command's job and leaves the queue empty.
 
@@ -59,20 +61,24 @@ WHERE_AM_I = (
 )
 JOB_LINE = re.compile(r"^SLURM job (\S+): (.*)$", re.MULTILINE)
 SUBMITTED = re.compile(
-    r"has been submitted with SLURM jobid (\d+) \(log: .*/slurm_logs/rule_([^/]+)/([^/]+)/\d+\.log\)"
+    r"has been submitted with SLURM jobid (\d+) \(log: .*/slurm_logs/"
+    r"((?:rule|group)_[^/]+)/([^/]*)/?\d+\.log\)"
 )
 
 
 @dataclass(frozen=True)
 class Submission:
     job_id: str
-    rule: str
+    rule: str  # the rule's name
     wildcards: str  # the plugin's log folder: wildcard values joined by "_"
 
 
 def submissions(output: str) -> list[Submission]:
     """Every sbatch submission the executor plugin reported in Snakemake's output."""
-    return [Submission(*match) for match in SUBMITTED.findall(output)]
+    return [
+        Submission(job_id, name.removeprefix("rule_"), wildcards)
+        for job_id, name, wildcards in SUBMITTED.findall(output)
+    ]
 
 
 # --- HyP3 -----------------------------------------------------------------------------
@@ -177,7 +183,7 @@ def wait_until_started(work: IsceWork, log: Path, run, slurm_queue, timeout: flo
     return job.job_id
 
 
-def test_isce_stack_runs_every_command_as_its_own_slurm_job(
+def test_isce_stack_runs_each_command_or_chain_of_commands_as_one_slurm_job(
     tmp_path, stack_project, slurm_queue, run_snakemake, slurm_profile_args
 ):
     work = isce_work(tmp_path, stack_project)
@@ -196,30 +202,44 @@ def test_isce_stack_runs_every_command_as_its_own_slurm_job(
         assert unwrapped.stat().st_size > 0
     plan = plan_of(work)
     fingerprint = plan["fingerprint"]
-    commands = {
-        (step["name"], command["index"]) for step in plan["steps"] for command in step["commands"]
+    chain_of = {  # isce.grouping: long_chains, the default
+        (step["name"], command["index"]): command["long_chain"]
+        for step in plan["steps"]
+        for command in step["commands"]
     }
+    chains = Counter(chain for chain in chain_of.values() if chain)
+    # geometry, 3 dates, 2 pairs: geo2rdr->resample per date, generate->merge->filter->unwrap
+    # per pair
+    assert sorted(chains.values()) == [2, 2, 4, 4], chains
     submitted = submissions(result.output)
-    assert Counter(s.rule for s in submitted) == {
-        "isce_run_files": 1,
-        "isce_command": len(commands),
-    }, "only the run files and the commands may be SLURM jobs; DEM, orbits, markers stay local"
-    job_of_command = {
-        s.wildcards: s.job_id for s in submitted if s.rule == "isce_command"
-    }  # "<fingerprint>_<step>_<index>" -> SLURM job id
-    assert len(set(job_of_command.values())) == len(commands)
-    for step, index in commands:
+    singles = sum(1 for chain in chain_of.values() if not chain)
+    kinds = Counter(s.rule for s in submitted)
+    assert kinds == {"isce_run_files": 1, "isce_command": singles, "isce_chain": len(chains)}, (
+        "only the run files and the commands may be SLURM jobs; DEM, orbits, markers stay "
+        "local; a chain of commands is one job"
+    )
+    command_jobs = {s.job_id for s in submitted if s.rule != "isce_run_files"}
+    job_of: dict[tuple[str, int], str] = {}
+    for (step, index), chain in chain_of.items():
         text = command_log(work, fingerprint, step, index).read_text()
         (job_id, granted) = JOB_LINE.search(text).groups()
-        assert job_id == job_of_command[f"{fingerprint}_{step}_{index:04d}"], (step, index)
+        job_of[step, index] = job_id
+        assert job_id in command_jobs, (step, index)
         if step.endswith("extract_stack_valid_region"):
             assert granted == "2 CPUs, 300M, limit 7:00"
+        elif chain:
+            # runtimes of a chain add up (plus a minute per command); threads and memory are
+            # those of its largest command
+            assert granted == f"1 CPUs, 200M, limit {6 * chains[chain]}:00", (step, granted)
         else:
             assert granted == "1 CPUs, 200M, limit 5:00", (step, index, granted)
         assert "# done in" in text
+    for chain in chains:
+        assert len({job_of[key] for key, c in chain_of.items() if c == chain}) == 1
+    assert len(set(job_of.values())) == singles + len(chains)
     # the stand-in's own record: one successful run per command, none twice
     runs = Counter((record["unit"] or record["program"], record["rc"]) for record in work.records())
-    assert sum(runs.values()) == len(commands) and {rc for _, rc in runs} == {0}
+    assert sum(runs.values()) == len(chain_of) and {rc for _, rc in runs} == {0}
     slurm_queue.assert_empty()
 
 
@@ -297,3 +317,49 @@ def assert_no_process_mentions(text: str, timeout: float) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"processes left after Ctrl-C: {alive}")
         time.sleep(0.5)
+
+
+def test_isce_step_larger_than_any_node_stops_before_submitting_in_one_line(
+    tmp_path, stack_project, slurm_queue, run_snakemake, slurm_profile_args
+):
+    """The issue's trap: 4 threads for unpack_topo_reference on this 2-CPU node would stay
+    PENDING forever while Snakemake waits silently."""
+    work = isce_work(tmp_path, stack_project)
+    work.configure(
+        connections=1,
+        coregistration="geometry",
+        step_resources={**STEP_RESOURCES, "unpack_topo_reference": {"threads": 4}},
+    )
+    shutil.copyfile(work.root / "isce.yaml", work.root / "config" / "config.yaml")
+
+    result = run_snakemake(
+        slurm_profile_args, cwd=work.root, timeout=SHORT_TIMEOUT, env=isce_env(work)
+    )
+
+    assert result.returncode == 1, result.output[-4000:]
+    lines = [line for line in result.output.splitlines() if line.startswith("insarflow:")]
+    assert lines == [
+        "insarflow: isce.step_resources.unpack_topo_reference asks 4 threads and 200 MB, but "
+        "the largest node of SLURM partition 'debug' has 2 CPUs and 24105 MB: the job could "
+        "never start; lower it in your config"
+    ], result.output[-3000:]
+    assert submissions(result.output) == []
+    slurm_queue.assert_empty()
+
+
+def test_shipped_example_config_fits_the_test_node_and_a_users_file_can_shrink_every_step(
+    tmp_path, stack_project, run_snakemake, slurm_profile_args
+):
+    """The example config imposes no per-step sizes, so a user's file that sets only
+    `default` is what every step gets (Snakemake deep-merges --configfile over it)."""
+    work = isce_work(tmp_path, stack_project)
+    shutil.copyfile(REPO / "config" / "config.yaml", work.root / "config" / "config.yaml")
+    work.configure(connections=1, coregistration="geometry", step_resources={"default": SMALL})
+    result = run_snakemake(
+        ["--configfile", "isce.yaml", *slurm_profile_args, "-n"],
+        cwd=work.root,
+        timeout=SHORT_TIMEOUT,
+        env=isce_env(work),
+    )
+    assert result.returncode == 0, result.output[-3000:]
+    assert "threads: 4" not in result.output and "mem_mb=16000" not in result.output

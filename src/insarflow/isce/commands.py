@@ -6,6 +6,13 @@ pair in computeIon) runs alone; any non-zero exit code or a timeout fails the jo
 ``.done`` marker is written only when every line exited 0. A failed job leaves no marker, so
 ``--retries`` or the next run repeats exactly that command.
 
+Time limits: a command that runs past its runtime (its own deadline, or SLURM's time limit,
+which stops it with SIGTERM near the end of its allocation) is recorded as ``timeout`` in
+``<marker>.attempts`` (one JSON line per attempt); its next attempt gets ``retry_factor`` times
+more time per time-out in a row, up to ``retry_max`` minutes (:func:`attempt_runtime`). A command
+that fails on its own (a non-zero exit code) or is cancelled early gets the same time again.
+The command log says which happened.
+
 Rerun hazards: some topsStack programs read their own earlier output. ``extract_stack_valid_region``
 updates ``stack/IW*.xml`` when it exists, so a half-written ``stack/`` from a failed attempt
 would poison the rerun (rsmas_insar#418); it is removed before the command starts.
@@ -29,6 +36,53 @@ RERUN_HAZARDS: dict[str, tuple[str, ...]] = {
     "extract_stack_valid_region": ("stack",),
 }
 OPTIONS = ("--plan", "--step", "--index", "--log", "--done", "--threads", "--timeout-minutes")
+CHAIN_OPTIONS = ("--plan", "--chain", "--runtimes", "--log", "--done", "--threads")
+# A SIGTERM this close to the time limit (seconds, or this share of it) is the time limit.
+TIME_LIMIT_MARGIN = (60.0, 0.1)
+
+
+class Stopped(Exception):
+    """SIGTERM: SLURM's time limit, scancel, or Snakemake stopping the job."""
+
+
+def attempts_path(done_file: str) -> str:
+    return f"{os.path.splitext(done_file)[0]}.attempts"
+
+
+def read_attempts(done_file: str) -> list[dict]:
+    try:
+        with open(attempts_path(done_file)) as handle:
+            return [json.loads(line) for line in handle if line.strip()]
+    except (OSError, ValueError):
+        return []
+
+
+def _record_attempt(done_file: str, outcome: str, seconds: float, runtime: float | None) -> None:
+    os.makedirs(os.path.dirname(done_file) or ".", exist_ok=True)
+    record = {"outcome": outcome, "seconds": round(seconds, 3), "runtime": runtime, "at": _stamp()}
+    with open(attempts_path(done_file), "a") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def timeouts_in_a_row(done_file: str) -> int:
+    """Time-outs at the end of the command's attempt history (0 after any other outcome)."""
+    count = 0
+    for record in reversed(read_attempts(done_file)):
+        if record.get("outcome") != "timeout":
+            break
+        count += 1
+    return count
+
+
+def attempt_runtime(base: float, done_file: str, factor: float, cap: float) -> float:
+    """Minutes for the next attempt: ``base``, times ``factor`` per time-out in a row, at most
+    ``max(cap, base)``; whole minutes (rounded up) from one minute on, as SLURM takes them."""
+    minutes = min(max(base, cap), base * factor ** timeouts_in_a_row(done_file))
+    return round(minutes, 6) if minutes < 1 else int(-(-minutes // 1))
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Stopped()
 
 
 def _stamp() -> str:
@@ -113,35 +167,56 @@ def run_command(
     if plan.get("tops_dir"):
         env["PATH"] = os.pathsep.join([plan["tops_dir"], env.get("PATH", "")])
     env["OMP_NUM_THREADS"] = str(threads)
-    work_dir = plan["work_dir"]
     deadline = time.monotonic() + timeout_minutes * 60 if timeout_minutes else None
     os.makedirs(os.path.dirname(log_file) or ".", exist_ok=True)
     started = time.monotonic()
+    signal.signal(signal.SIGTERM, _on_sigterm)
     with open(log_file, "w", buffering=1) as log:
         log.write(
             f"# {_stamp()} {step} command {index} on {os.uname().nodename}, {threads} thread(s)\n"
         )
-        for relative in RERUN_HAZARDS.get(_step_kind(step), ()):
-            hazard = os.path.join(work_dir, relative)
-            if os.path.exists(hazard):
-                import shutil
-
-                log.write(f"# removing {hazard} left by an earlier attempt\n")
-                shutil.rmtree(hazard)
-        for line in command["lines"]:
-            text = plan.get("text_cmd", "") + _resolve_script(line, env["PATH"])
-            log.write(f"# $ {text}\n")
-            log.flush()
-            code = _run_line(text, work_dir, env, log, deadline)
+        earlier = timeouts_in_a_row(done_file)
+        if timeout_minutes:
+            log.write(
+                f"# runtime {timeout_minutes:g} min"
+                + (f" ({earlier} earlier attempt(s) timed out in a row)" if earlier else "")
+                + "\n"
+            )
+        try:
+            code = _run_lines(plan, step, command, env, log, deadline)
+        except Stopped:
             seconds = time.monotonic() - started
-            if code is None:
+            limit = (timeout_minutes or 0) * 60
+            margin = max(TIME_LIMIT_MARGIN[0], TIME_LIMIT_MARGIN[1] * limit)
+            if limit and seconds >= limit - margin:
+                _record_attempt(done_file, "timeout", seconds, timeout_minutes)
                 log.write(
-                    f"# FAILED: timed out after {seconds:.1f} s (runtime {timeout_minutes:g} min)\n"
+                    f"# FAILED: stopped by SIGTERM after {seconds:.1f} s, at the time limit "
+                    f"({timeout_minutes:g} min): the next attempt gets more time\n"
                 )
-                return 124
-            if code != 0:
-                log.write(f"# FAILED: exit code {code} after {seconds:.1f} s\n")
-                return code
+            else:
+                _record_attempt(done_file, "cancelled", seconds, timeout_minutes)
+                log.write(
+                    f"# FAILED: stopped by SIGTERM after {seconds:.1f} s, before the time limit "
+                    "(cancelled): the next attempt gets the same time\n"
+                )
+            return 143
+        seconds = time.monotonic() - started
+        if code is None:
+            _record_attempt(done_file, "timeout", seconds, timeout_minutes)
+            log.write(
+                f"# FAILED: timed out after {seconds:.1f} s (runtime {timeout_minutes:g} min): "
+                "the next attempt gets more time\n"
+            )
+            return 124
+        if code != 0:
+            _record_attempt(done_file, "failed", seconds, timeout_minutes)
+            log.write(
+                f"# FAILED: exit code {code} after {seconds:.1f} s (not a time-out: the next "
+                "attempt gets the same time)\n"
+            )
+            return code
+        _record_attempt(done_file, "ok", seconds, timeout_minutes)
         log.write(f"# done in {time.monotonic() - started:.3f} s\n")
     os.makedirs(os.path.dirname(done_file) or ".", exist_ok=True)
     temporary = f"{done_file}.tmp"
@@ -151,36 +226,119 @@ def run_command(
     return 0
 
 
-def _parse(argv: list[str]) -> dict[str, str]:
-    if len(argv) % 2 or any(key not in OPTIONS for key in argv[::2]):
+def _run_lines(
+    plan: dict,
+    step: str,
+    command: dict,
+    env: dict[str, str],
+    log,
+    deadline: float | None,
+) -> int | None:
+    """Exit code of the first failing line (0 when all pass), None on a time-out."""
+    work_dir = plan["work_dir"]
+    for relative in RERUN_HAZARDS.get(_step_kind(step), ()):
+        hazard = os.path.join(work_dir, relative)
+        if os.path.exists(hazard):
+            import shutil
+
+            log.write(f"# removing {hazard} left by an earlier attempt\n")
+            shutil.rmtree(hazard)
+    for line in command["lines"]:
+        text = plan.get("text_cmd", "") + _resolve_script(line, env["PATH"])
+        log.write(f"# $ {text}\n")
+        log.flush()
+        code = _run_line(text, work_dir, env, log, deadline)
+        if code != 0:
+            return code
+    return 0
+
+
+def run_chain(
+    plan_file: str,
+    chain: str,
+    runtimes: list[tuple[str, int, float]],
+    log_file: str,
+    done_file: str,
+    threads: int = 1,
+) -> int:
+    """Run the commands of a chain (``step, index, minutes`` in order) as one job. Each keeps
+    its own log, marker and time-out history; one that finished in an earlier attempt is not
+    run again. ``done_file`` is written when all have finished."""
+    from insarflow.isce.plan import command_log, command_marker
+
+    with open(plan_file) as handle:
+        fingerprint = json.load(handle)["fingerprint"]
+    os.makedirs(os.path.dirname(log_file) or ".", exist_ok=True)
+    with open(log_file, "w", buffering=1) as log:
+        log.write(f"# {_stamp()} chain {chain}: {len(runtimes)} command(s)\n")
+        for step, index, minutes in runtimes:
+            done = command_marker(fingerprint, step, index)
+            command_log_file = command_log(fingerprint, step, index)
+            if os.path.exists(done):
+                log.write(f"# {step} command {index}: done in an earlier attempt\n")
+                continue
+            code = run_command(plan_file, step, index, command_log_file, done, threads, minutes)
+            log.write(f"# {step} command {index}: exit {code} (log: {command_log_file})\n")
+            if code != 0:
+                log.write(f"# FAILED: {step} command {index}; see {command_log_file}\n")
+                return code
+        log.write(f"# {_stamp()} chain done\n")
+    os.makedirs(os.path.dirname(done_file) or ".", exist_ok=True)
+    with open(done_file, "w") as marker:
+        marker.write(f"{chain} ok {_stamp()}\n")
+    return 0
+
+
+def _parse(argv: list[str], names: tuple[str, ...] = OPTIONS) -> dict[str, str]:
+    if len(argv) % 2 or any(key not in names for key in argv[::2]):
         raise SystemExit(
-            f"usage: python -m insarflow.isce.commands {' '.join(o + ' X' for o in OPTIONS)}"
+            f"usage: python -m insarflow.isce.commands {' '.join(o + ' X' for o in names)}"
         )
     options = dict(zip(argv[::2], argv[1::2], strict=True))
-    missing = [key for key in OPTIONS[:5] if key not in options]
+    missing = [key for key in names[:5] if key not in options]
     if missing:
         raise SystemExit(f"insarflow.isce.commands: missing {', '.join(missing)}")
     return options
 
 
+def _runtimes(text: str) -> list[tuple[str, int, float]]:
+    """``step:index=minutes,...`` -> [(step, index, minutes), ...]."""
+    found = []
+    for item in filter(None, text.split(",")):
+        where, _, minutes = item.partition("=")
+        step, _, index = where.rpartition(":")
+        found.append((step, int(index), float(minutes)))
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
-    options = _parse(sys.argv[1:] if argv is None else argv)
-    timeout = options.get("--timeout-minutes")
-    code = run_command(
-        options["--plan"],
-        options["--step"],
-        int(options["--index"]),
-        options["--log"],
-        options["--done"],
-        int(options.get("--threads", 1)),
-        float(timeout) if timeout else None,
-    )
-    if code != 0:
-        print(
-            f"insarflow: {options['--step']} command {int(options['--index'])} failed (exit {code}); "
-            f"see {options['--log']}",
-            file=sys.stderr,
+    argv = sys.argv[1:] if argv is None else argv
+    if "--chain" in argv[::2]:
+        options = _parse(argv, CHAIN_OPTIONS)
+        code = run_chain(
+            options["--plan"],
+            options["--chain"],
+            _runtimes(options["--runtimes"]),
+            options["--log"],
+            options["--done"],
+            int(options.get("--threads", 1)),
         )
+        what = f"chain {options['--chain']}"
+    else:
+        options = _parse(argv)
+        timeout = options.get("--timeout-minutes")
+        code = run_command(
+            options["--plan"],
+            options["--step"],
+            int(options["--index"]),
+            options["--log"],
+            options["--done"],
+            int(options.get("--threads", 1)),
+            float(timeout) if timeout else None,
+        )
+        what = f"{options['--step']} command {int(options['--index'])}"
+    if code != 0:
+        print(f"insarflow: {what} failed (exit {code}); see {options['--log']}", file=sys.stderr)
     return 1 if code != 0 else 0
 
 

@@ -14,6 +14,7 @@ Layout of one stack (``<fp>`` is the settings fingerprint, see :mod:`insarflow.i
     results/isce/<fp>/stack/                the topsStack work dir (-w): run_files/, merged/ ...
     results/isce/<fp>/steps/<step>/<i>.done one marker per finished command
     results/isce/<fp>/steps/<step>.done     the step is complete
+    results/isce/<fp>/chains/<grouping>/<chain>.done   a chain of commands run as one job
     results/isce/<fp>/complete.txt          every step done (copied to results/isce/complete.txt)
     logs/isce/<fp>/<step>/<i>.log           one log per command
 """
@@ -29,7 +30,8 @@ from typing import Any
 
 from insarflow.isce.runfiles import Step, step_kind
 
-PLAN_FORMAT = 1
+# 2: one command per line, each with after/barrier/unit/chain/long_chain (dependencies.py)
+PLAN_FORMAT = 2
 RESULTS = "results/isce"
 
 
@@ -55,6 +57,15 @@ def step_marker(fingerprint: str, step: str) -> str:
 
 def command_marker(fingerprint: str, step: str, index: int) -> str:
     return f"{stack_root(fingerprint)}/steps/{step}/{index:04d}.done"
+
+
+def command_log(fingerprint: str, step: str, index: int) -> str:
+    return f"logs/isce/{fingerprint}/{step}/{index:04d}.log"
+
+
+def chain_marker(fingerprint: str, grouping: str, chain: str) -> str:
+    """Marker of a chain of commands run as one job (``isce.grouping`` chains/long_chains)."""
+    return f"{stack_root(fingerprint)}/chains/{grouping}/{chain}.done"
 
 
 @dataclass

@@ -7,10 +7,10 @@ with ``&`` and no ``wait``, so ``bash run_NN`` returns while commands still run,
 hides failures either way. Here each command is stripped of the ``text_cmd`` prefix and the
 trailing ``&``; ``wait``, comments and blank lines are dropped.
 
-The commands of a run file are independent of each other, with one exception: in
-``computeIon``, a pair whose dates have different swath starting ranges gets one ``computeIon.py``
-line per swath followed by a ``mergeSwathIon.py`` line that reads their output. The lines of one
-pair in that step are therefore kept together as a single command that runs them in order.
+Every line is one command. The lines of a run file are mostly independent of each other; the
+exception (in ``computeIon``, a ``mergeSwathIon.py`` line reads what the per-swath
+``computeIon.py`` lines before it wrote) is found from the files they read and write, like
+every other dependency (:mod:`insarflow.isce.dependencies`).
 
 Commands of the interferogram network (one per pair: generate_burst_igram, merge_burst_igram,
 filter_coherence, unwrap, dense_offsets) carry their pair, so only requested pairs are run.
@@ -27,14 +27,11 @@ RUN_FILE_NAME = re.compile(r"^run_(?P<number>\d+)_(?P<name>[A-Za-z0-9_]+)$")
 _PAIR_CONFIG = re.compile(
     r"config_(?:generate_igram|merge_igram|igram_filt_coh|igram_unw|denseOffset)_(\d{8})_(\d{8})(?:\s|$)"
 )
-_ION_PAIR_DIR = re.compile(r"/ion/(\d{8})_(\d{8})(?:/|\s|$)")
-# Steps whose lines must run in order per pair (see module docstring).
-ORDERED_PER_PAIR_STEPS = {"computeIon"}
 
 
 @dataclass
 class Command:
-    """One job: one run-file line, or the ordered lines of one pair in ``computeIon``."""
+    """One job: one run-file line (``lines`` holds it; plans of format 1 grouped several)."""
 
     index: int
     lines: list[str]
@@ -88,18 +85,9 @@ def pair_of(line: str) -> tuple[str, str] | None:
 def parse_step(name: str, text: str, text_cmd: str = "") -> Step:
     lines = command_lines(text, text_cmd)
     step = Step(name=name)
-    if step.kind in ORDERED_PER_PAIR_STEPS:
-        groups: dict[object, list[str]] = {}
-        for number, line in enumerate(lines):
-            match = _ION_PAIR_DIR.search(line)
-            key = (match[1], match[2]) if match else number
-            groups.setdefault(key, []).append(line)
-        grouped = list(groups.values())
-    else:
-        grouped = [[line] for line in lines]
     step.commands = [
-        Command(index=number, lines=group, pair=pair_of(group[0]))
-        for number, group in enumerate(grouped, start=1)
+        Command(index=number, lines=[line], pair=pair_of(line))
+        for number, line in enumerate(lines, start=1)
     ]
     return step
 

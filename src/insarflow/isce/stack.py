@@ -50,6 +50,7 @@ from typing import Any
 
 from insarflow.errors import UserError
 from insarflow.isce.dem import dem_key
+from insarflow.isce.dependencies import annotate
 from insarflow.isce.plan import PLAN_FORMAT, Plan, stack_root, work_dir
 from insarflow.isce.runfiles import parse_run_files
 from insarflow.isce.safe import find_safe_products, products_by_date
@@ -307,7 +308,7 @@ def generate_run_files(
     stack = Path(work_dir(fingerprint)).absolute()
     # A fresh generation: old run files and outputs would send stackSentinel into update
     # mode or make it refuse, and old markers must not count for the new run files.
-    for stale in (stack, root / "steps"):
+    for stale in (stack, root / "steps", root / "chains"):
         if stale.exists():
             log(f"removing {stale} (run files are regenerated)")
             shutil.rmtree(stale)
@@ -360,6 +361,8 @@ def generate_run_files(
         dates=dates,
         steps=steps,
     )
+    # what each command waits for, from the files its config or arguments name
+    annotate(plan.steps, str(stack))
     plan.write(plan_file)
     total = sum(len(step["commands"]) for step in plan.steps)
     log(f"{len(plan.steps)} steps, {total} commands -> {plan_file}")
