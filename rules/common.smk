@@ -168,14 +168,15 @@ from insarflow.isce.plan import load_plan
 from insarflow.isce.workflow import IsceWorkflow
 
 ISCE = None
-ISCE_FINGERPRINT = "[0-9a-f]{12}"
+ISCE_FINGERPRINT = paths.ISCE_FINGERPRINT_PATTERN
 if RUN_ISCE:
     try:
         ISCE = IsceWorkflow(config["isce"], [pair.dates for pair in PAIRS.values()])
     except UserError as error:
         sys.exit(f"insarflow: {error}")
     ISCE_FINGERPRINT = ISCE.fingerprint
-    os.environ.setdefault("INSARFLOW_PYTHON", sys.executable)
+    # Always this interpreter (it has insarflow), whatever a caller exported.
+    os.environ.update(INSARFLOW_JOB_PYTHON=sys.executable)
 
 
 def get_isce_safes(wildcards):

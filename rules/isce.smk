@@ -3,7 +3,7 @@
 # Design notes: src/insarflow/isce/ (stack.py: pairs and fingerprint; runfiles.py: parsing;
 # commands.py: running one command). Paths: results/isce/<fingerprint>/...
 # Shell rules name the ISCE2 conda env (used with --sdm conda); insarflow's own helpers in
-# them run with the Python that runs Snakemake ($INSARFLOW_PYTHON, set in common.smk), as
+# them run with the Python that runs Snakemake ($INSARFLOW_JOB_PYTHON, set in common.smk), as
 # that env has no insarflow.
 from insarflow.isce import jobs as isce_jobs
 
@@ -14,7 +14,7 @@ wildcard_constraints:
     chain="run_[0-9]+_[A-Za-z0-9_]+-[0-9]+",
     grouping="chains|long_chains",
     index="[0-9]+",
-    dem_key="glo30_[0-9a-f]{10}",
+    dem_key=paths.DEM_KEY_PATTERN,
 
 
 rule isce_dem:
@@ -66,7 +66,7 @@ checkpoint isce_run_files:
         mem_mb=get_isce_run_files_mem_mb,
         runtime=get_isce_run_files_runtime,
     shell:
-        '"$INSARFLOW_PYTHON" -m insarflow.isce.stack --request {input.request} '
+        '"$INSARFLOW_JOB_PYTHON" -m insarflow.isce.stack --request {input.request} '
         "--plan {output.plan} --timeout-minutes {resources.runtime} > {log} 2>&1"
 
 
@@ -86,7 +86,7 @@ rule isce_command:
         mem_mb=get_isce_step_mem_mb,
         runtime=get_isce_step_runtime,
     shell:
-        '"$INSARFLOW_PYTHON" -m insarflow.isce.commands --plan {input.plan} '
+        '"$INSARFLOW_JOB_PYTHON" -m insarflow.isce.commands --plan {input.plan} '
         "--step {wildcards.step} --index {wildcards.index} --threads {threads} "
         "--timeout-minutes {resources.runtime} --log {log} --done {output.done}"
 
@@ -110,7 +110,7 @@ rule isce_chain:
     params:
         runtimes=get_isce_chain_runtimes,
     shell:
-        '"$INSARFLOW_PYTHON" -m insarflow.isce.commands --plan {input.plan} '
+        '"$INSARFLOW_JOB_PYTHON" -m insarflow.isce.commands --plan {input.plan} '
         '--chain {wildcards.chain} --runtimes "{params.runtimes}" --threads {threads} '
         "--log {log} --done {output.done}"
 
@@ -138,7 +138,7 @@ rule isce_stack_complete:
     params:
         pairs=get_isce_pair_ids,
     shell:
-        '"$INSARFLOW_PYTHON" -m insarflow.isce.complete --plan {input.plan} '
+        '"$INSARFLOW_JOB_PYTHON" -m insarflow.isce.complete --plan {input.plan} '
         '--output {output.complete} --pairs "{params.pairs}" > {log} 2>&1'
 
 

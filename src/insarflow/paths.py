@@ -21,6 +21,13 @@ HYP3_OPTIONS_PATTERN = r"[A-Z0-9_]+_\d+x\d+_[0-9a-f]{10}"
 PAIR_PATTERN = r"[A-Za-z0-9_-]+"
 ROUND_PATTERN = r"\d+"
 
+# ISCE2 stacks: results/isce/<fingerprint>/ and resources/dem/glo30_<key>/. The hashes are cut
+# to these lengths where they are made (insarflow.isce.stack, insarflow.isce.dem).
+ISCE_FINGERPRINT_LENGTH = 12
+DEM_KEY_LENGTH = 10
+ISCE_FINGERPRINT_PATTERN = f"[0-9a-f]{{{ISCE_FINGERPRINT_LENGTH}}}"
+DEM_KEY_PATTERN = f"glo30_[0-9a-f]{{{DEM_KEY_LENGTH}}}"
+
 # Output templates.
 # One file per set of options (not one per pair: a rule with N outputs costs Snakemake O(N^2)
 # to match its outputs): the submitted pairs and each one's job record.

@@ -56,7 +56,7 @@ def isolated_env(home: Path, **extra: str) -> dict[str, str]:
         NO_PROXY="127.0.0.1,localhost",
         NO_COLOR="1",
     )
-    for name in ("CDSE_ACCESS_TOKEN", "CDSE_USERNAME", "CDSE_PASSWORD", "INSARFLOW_PYTHON"):
+    for name in ("CDSE_ACCESS_TOKEN", "CDSE_USERNAME", "CDSE_PASSWORD"):
         env.pop(name, None)
     env.update(extra)
     return env

@@ -17,7 +17,7 @@ Rerun hazards: some topsStack programs read their own earlier output. ``extract_
 updates ``stack/IW*.xml`` when it exists, so a half-written ``stack/`` from a failed attempt
 would poison the rerun (rsmas_insar#418); it is removed before the command starts.
 
-This module runs as ``$INSARFLOW_PYTHON -m insarflow.isce.commands`` once per command, inside
+This module runs as ``$INSARFLOW_JOB_PYTHON -m insarflow.isce.commands`` once per command, inside
 the job's shell (which may have the ISCE2 conda env active). It is started thousands of times,
 so it imports only a few standard modules (no argparse, dataclasses or pathlib): about 30 ms.
 """
@@ -30,6 +30,8 @@ import signal
 import subprocess
 import sys
 import time
+
+from insarflow.isce.runfiles import step_kind
 
 # Paths (relative to the work dir) removed before a step's command runs again.
 RERUN_HAZARDS: dict[str, tuple[str, ...]] = {
@@ -89,12 +91,6 @@ def _stamp() -> str:
     # UTC with milliseconds: the report's Gantt chart places sub-second commands from it.
     now = time.time()
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
-
-
-def _step_kind(step: str) -> str:
-    """run_07_pairs_misreg -> pairs_misreg."""
-    parts = step.split("_", 2)
-    return parts[2] if len(parts) == 3 and parts[0] == "run" and parts[1].isdigit() else step
 
 
 def read_command(plan_file: str, step: str, index: int) -> tuple[dict, dict]:
@@ -236,7 +232,7 @@ def _run_lines(
 ) -> int | None:
     """Exit code of the first failing line (0 when all pass), None on a time-out."""
     work_dir = plan["work_dir"]
-    for relative in RERUN_HAZARDS.get(_step_kind(step), ()):
+    for relative in RERUN_HAZARDS.get(step_kind(step), ()):
         hazard = os.path.join(work_dir, relative)
         if os.path.exists(hazard):
             import shutil

@@ -2,7 +2,7 @@
 
 Tab-separated lines: the fingerprint, the topsStack work dir, the reference date, the dates,
 the steps, and one ``pair`` line per requested pair that the stack produced. Run as
-``$INSARFLOW_PYTHON -m insarflow.isce.complete --plan P --output O [--pairs "A_B C_D ..."]``.
+``$INSARFLOW_JOB_PYTHON -m insarflow.isce.complete --plan P --output O [--pairs "A_B C_D ..."]``.
 """
 
 from __future__ import annotations

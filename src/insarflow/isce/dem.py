@@ -32,6 +32,7 @@ from typing import Any
 
 from insarflow.errors import UserError
 from insarflow.isce.safe import footprint
+from insarflow.paths import DEM_KEY_LENGTH
 
 BURST_REACH_DEG = 1.0
 DEM_NAME = "glo_30"
@@ -53,7 +54,8 @@ def dem_key(safes: Iterable[str], settings: dict[str, Any]) -> str:
         "margin": settings.get("dem_margin"),
         "geoid": os.path.abspath(settings["geoid_path"]) if settings.get("geoid_path") else None,
     }
-    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:10]
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+    return digest[:DEM_KEY_LENGTH]
 
 
 def dem_bounds(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from insarflow.errors import UserError
-from insarflow.isce.plan import write_json_atomic
+from insarflow.files import write_json_atomic
 
 
 @contextlib.contextmanager

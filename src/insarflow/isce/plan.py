@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from insarflow.files import write_json_atomic
 from insarflow.isce.runfiles import Step, step_kind
 
 # 2: one command per line, each with after/barrier/unit/chain/long_chain (dependencies.py)
@@ -41,10 +42,6 @@ def stack_root(fingerprint: str) -> str:
 
 def request_path(fingerprint: str) -> str:
     return f"{stack_root(fingerprint)}/request.json"
-
-
-def plan_path(fingerprint: str) -> str:
-    return f"{stack_root(fingerprint)}/plan.json"
 
 
 def work_dir(fingerprint: str) -> str:
@@ -166,15 +163,6 @@ class Plan:
             for command in commands
             if not command["pair"] or tuple(command["pair"]) in pairs
         ]
-
-
-def write_json_atomic(path: str | Path, data: Any) -> None:
-    """Write JSON so a reader never sees a half-written file (temp file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
-    os.replace(temporary, path)
 
 
 _CACHE: dict[str, tuple[tuple[int, int], Plan]] = {}

@@ -54,6 +54,7 @@ from insarflow.isce.dependencies import annotate
 from insarflow.isce.plan import PLAN_FORMAT, Plan, stack_root, work_dir
 from insarflow.isce.runfiles import parse_run_files
 from insarflow.isce.safe import find_safe_products, products_by_date
+from insarflow.paths import ISCE_FINGERPRINT_LENGTH
 
 SAFE_LIST_NAME = "safe_list.txt"
 # Where topsStack sits below an ISCE2 install root (conda package, source tree, build tree).
@@ -214,7 +215,8 @@ def build_stack_request(
         "safes": [_absolute(safe) for safe in safes],
         "isce_home": isce_home,
     }
-    fingerprint = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+    fingerprint = digest[:ISCE_FINGERPRINT_LENGTH]
     arguments = (
         f"--slc_directory={_absolute(os.path.join(stack_root(fingerprint), SAFE_LIST_NAME))}",
         f"--working_directory={_absolute(work_dir(fingerprint))}",
