@@ -15,7 +15,9 @@ from insarflow.multiburst import JOB_TYPE as MULTI_BURST_JOB_TYPE
 from insarflow.multiburst import select_multi_burst_pairs
 from insarflow.pairs import Pair, read_pair_table, scene_list_network
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "config" / "schemas" / "config.schema.yaml"
+# A link to config/schemas/config.schema.yaml (the one source), copied into wheels as package
+# data, so a non-editable install finds it too.
+SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 
 
 def load_schema(path: str | Path = SCHEMA_PATH) -> dict[str, Any]:

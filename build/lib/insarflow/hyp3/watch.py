@@ -1,0 +1,302 @@
+"""Waiting for HyP3 jobs with one list request per account per polling round.
+
+The workflow's polling rounds (and the status target) share one status board on disk
+(``.insarflow/hyp3/poll/<account>.json``). Whoever finds the board older than the polling
+interval takes the account's lock and refreshes it with a single ``find_jobs`` listing over
+the time window of the account's unfinished jobs (paged by HyP3); everyone else reads the
+board. HyP3 therefore sees ceil(jobs in window / page size) list requests per account per
+round, however many pairs are waiting.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from insarflow.errors import UserError
+from insarflow.files import write_json_atomic
+from insarflow.hyp3.jobs import JobSpec
+from insarflow.hyp3.ledger import Attempt, Ledger
+from insarflow.hyp3.submit import Submitter
+from insarflow.paths import HYP3_STATE
+
+log = logging.getLogger(__name__)
+
+FINISHED = ("SUCCEEDED", "FAILED")
+WINDOW_SLACK = timedelta(minutes=10)
+
+
+class PairFailed(UserError):
+    """The pair cannot produce a product in this run; the message says why and what to do."""
+
+
+class StatusBoard:
+    """Shared, throttled view of job statuses per account."""
+
+    def __init__(
+        self,
+        submitter: Submitter,
+        ledger: Ledger,
+        interval: float,
+        root: Path = HYP3_STATE.poll_dir,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.submitter = submitter
+        self.ledger = ledger
+        self.interval = interval
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+
+    def _paths(self, account: str) -> tuple[Path, FileLock]:
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in account)
+        return self.root / f"{safe}.json", FileLock(str(self.root / f"{safe}.lock"), timeout=600)
+
+    def jobs(self, attempts: list[Attempt]) -> dict[str, dict[str, Any]]:
+        """The latest known state of each attempt's job (job id -> job), refreshing stale boards.
+
+        An account's board is refreshed (one listing) only when it is older than the polling
+        interval and one of the asked-for jobs there is not finished yet.
+        """
+        by_account: dict[str, list[str]] = {}
+        for attempt in attempts:
+            assert attempt.job_id is not None
+            by_account.setdefault(attempt.account, []).append(attempt.job_id)
+        found: dict[str, dict[str, Any]] = {}
+        for account, job_ids in by_account.items():
+            board_path, lock = self._paths(account)
+            with lock:
+                board = _read(board_path)
+                known = board.get("jobs", {})
+                fresh = self._clock() - board.get("polled_at", 0) < self.interval
+                settled = all(known.get(j, {}).get("status_code") in FINISHED for j in job_ids)
+                if not (fresh or settled):
+                    board = self._refresh(account, board)
+                    known = board["jobs"]
+                    missing = [j for j in job_ids if j not in known]
+                    for job_id in missing:
+                        # Not in the window listing (e.g. listed late): ask for this one job.
+                        client = self.submitter.client(account)
+                        known[job_id] = client.get_job_by_id(job_id).to_dict()
+                    write_json_atomic(board_path, board)
+            found.update({j: known[j] for j in job_ids if j in known})
+        return found
+
+    def seconds_until_stale(self, accounts: set[str]) -> float:
+        """How long until the first of these accounts' boards may be polled again."""
+        ages = [
+            self._clock() - _read(self._paths(account)[0]).get("polled_at", 0)
+            for account in accounts
+        ]
+        return max(0.0, min((self.interval - age for age in ages), default=0.0))
+
+    def refresh_all(self, accounts: list[str]) -> dict[str, dict[str, Any]]:
+        """One refresh round for each account (the status target); job id -> job."""
+        jobs: dict[str, dict[str, Any]] = {}
+        for account in accounts:
+            board_path, lock = self._paths(account)
+            with lock:
+                board = self._refresh(account, _read(board_path))
+                write_json_atomic(board_path, board)
+            jobs.update(board["jobs"])
+        return jobs
+
+    def _refresh(self, account: str, board: dict[str, Any]) -> dict[str, Any]:
+        jobs: dict[str, Any] = board.get("jobs", {})
+        unfinished_since = [
+            datetime.fromisoformat(attempt.intent_time)
+            for state in self.ledger.state().values()
+            for attempt in state.attempts
+            if attempt.account == account
+            and attempt.job_id
+            and jobs.get(attempt.job_id, {}).get("status_code") not in FINISHED
+        ]
+        start = min(unfinished_since, default=datetime.now(UTC)) - WINDOW_SLACK
+        listing = self.submitter.client(account).find_jobs(start=start)
+        for listed in listing:
+            jobs[listed.job_id] = listed.to_dict()
+        log.info(
+            "polled account %s: %d job(s) in window since %s",
+            account,
+            len(listing),
+            start.isoformat(),
+        )
+        return {"polled_at": self._clock(), "jobs": jobs}
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+@dataclass
+class RoundResult:
+    """What one polling round saw: jobs that succeeded, and pairs that cannot succeed."""
+
+    succeeded: dict[str, tuple[Attempt, dict[str, Any]]] = field(default_factory=dict)
+    gave_up: dict[str, str] = field(default_factory=dict)
+    still_waiting: int = 0
+
+
+def poll_until_any_succeeds(
+    specs: list[JobSpec],
+    submitter: Submitter,
+    board: StatusBoard,
+    *,
+    max_resubmits: int,
+    timeout: float,
+    expired: Callable[[JobSpec, dict[str, Any]], str | None] = lambda spec, job: None,
+    resubmit_expired: bool = False,
+    progress: Callable[[Counter[str], float], None] | None = None,
+    on_succeeded: Callable[[JobSpec, Attempt, dict[str, Any]], None] | None = None,
+    keep_polling: Callable[[RoundResult], bool] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> RoundResult:
+    """Poll the pairs' jobs until at least one has SUCCEEDED; resubmit FAILED ones.
+
+    ``on_succeeded`` is called once for each job seen SUCCEEDED (the round starts its
+    download there); while ``keep_polling(result)`` is true the poll goes on after the first
+    successes, until every pair has succeeded or been given up.
+
+    Returns every job that succeeded by then, so each can be downloaded at once. A FAILED job
+    is resubmitted while its pair has resubmissions left (``max_resubmits``); after that the
+    pair is given up with its job's log URL. A SUCCEEDED job whose product expired before it
+    was downloaded (``expired`` says why) is paid for again only with ``resubmit_expired``,
+    and then waited for like any other job. Raises PairFailed when nothing is left that could
+    still succeed, or when ``timeout`` seconds pass without any job succeeding. ``progress``
+    gets the status counts of the polled pairs after every poll.
+    """
+    deadline = clock() + timeout
+    result = RoundResult()
+    pending = list(specs)
+    succeeded_before = 0
+    while True:
+        states = board.ledger.state()
+        current: dict[str, Attempt] = {}
+        for spec in pending:
+            state = states.get(spec.key)
+            attempt = state.current_job if state else None
+            if attempt is None or attempt.job_id is None:
+                result.gave_up[spec.pair_id] = (
+                    f"pair {spec.pair_id} has no HyP3 job in the ledger; "
+                    "rerun so the submit step submits it"
+                )
+            else:
+                current[spec.pair_id] = attempt
+        jobs = board.jobs(list(current.values()))
+        statuses: Counter[str] = Counter()
+        for spec in pending:
+            attempt = current.get(spec.pair_id)
+            if attempt is None:
+                continue
+            job = jobs.get(attempt.job_id or "", {"status_code": "PENDING"})
+            status = job["status_code"]
+            statuses[status] += 1
+            gone = expired(spec, job) if status == "SUCCEEDED" else None
+            if gone and resubmit_expired:
+                log.warning("pair %s: %s; resubmitting (hyp3.resubmit_expired)", spec.pair_id, gone)
+                submitter.resubmit(spec, attempt.job_id or "", reason=f"expired:{attempt.job_id}")
+            elif gone:
+                message = f"pair {spec.pair_id}: {gone}; set hyp3.resubmit_expired: true to pay for it again"
+                log.error("%s", message)
+                result.gave_up[spec.pair_id] = message
+            elif status == "SUCCEEDED":
+                result.succeeded[spec.pair_id] = (attempt, job)
+                if on_succeeded is not None:
+                    on_succeeded(spec, attempt, job)
+            elif status == "FAILED":
+                log_url = (job.get("logs") or ["(no log URL)"])[0]
+                resubmits = states[spec.key].resubmits
+                if resubmits < max_resubmits:
+                    log.warning(
+                        "pair %s: job %s FAILED (log: %s); resubmitting",
+                        spec.pair_id,
+                        attempt.job_id,
+                        log_url,
+                    )
+                    submitter.resubmit(
+                        spec, attempt.job_id or "", reason=f"failed:{attempt.job_id}"
+                    )
+                else:
+                    message = (
+                        f"pair {spec.pair_id}: HyP3 job {attempt.job_id} FAILED after {resubmits} "
+                        f"resubmission(s) (hyp3.max_resubmits = {max_resubmits}); job log: {log_url}"
+                    )
+                    log.error("%s", message)
+                    result.gave_up[spec.pair_id] = message
+        pending = [
+            spec
+            for spec in pending
+            if spec.pair_id not in result.succeeded and spec.pair_id not in result.gave_up
+        ]
+        result.still_waiting = len(pending)
+        if progress is not None:
+            earlier = len(result.succeeded) - statuses["SUCCEEDED"]
+            progress(statuses + Counter(SUCCEEDED=earlier), clock())
+        if len(result.succeeded) > succeeded_before:
+            # "no job succeeded for wait_timeout" counts from the latest success.
+            deadline = clock() + timeout
+            succeeded_before = len(result.succeeded)
+        if result.succeeded and not (pending and keep_polling and keep_polling(result)):
+            return result
+        if not pending:
+            raise PairFailed("\n".join(result.gave_up.values()))
+        if clock() >= deadline:
+            waiting = ", ".join(spec.pair_id for spec in pending[:5])
+            more = f" and {len(pending) - 5} more" if len(pending) > 5 else ""
+            raise PairFailed(
+                "\n".join(
+                    [
+                        *result.gave_up.values(),
+                        f"no HyP3 job succeeded within {timeout:g} s (hyp3.wait_timeout); "
+                        f"still waiting: {waiting}{more}; rerun to keep waiting "
+                        "(nothing is resubmitted)",
+                    ]
+                )
+            )
+        accounts = {attempt.account for attempt in current.values()}
+        sleep(max(board.seconds_until_stale(accounts), 0.05))
+
+
+def job_record(
+    spec: JobSpec, attempt: Attempt, job: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A per-pair job record (no secrets: the account is a name).
+
+    Without ``job`` it is the submission record, which stays byte-identical across reruns so
+    Snakemake sees nothing new; with ``job`` it adds the job's latest state from HyP3.
+    """
+    record = {
+        "pair": spec.pair_id,
+        "job_key": spec.key,
+        "job_name": spec.name,
+        "job_type": spec.job_type,
+        "job_parameters": spec.prepared["job_parameters"],
+        "account": attempt.account,
+        "job_id": attempt.job_id,
+        "attempt": attempt.number,
+        "submitted_at": attempt.intent_time,
+    }
+    if job is not None:
+        record.update(
+            status_code=job.get("status_code"),
+            request_time=job.get("request_time"),
+            expiration_time=job.get("expiration_time"),
+            credit_cost=job.get("credit_cost"),
+            files=job.get("files") or [],
+            logs=job.get("logs") or [],
+            recorded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+    return record

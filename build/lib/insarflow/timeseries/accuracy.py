@@ -1,0 +1,128 @@
+"""How close the stage's velocity is to a known truth (the sandbox's ground-truth export).
+
+Everything is relative to the reference point of insarflow's velocity (a time series only knows
+motion relative to it). Two errors over the deforming bowl (|true velocity| >= ``bowl_fraction`` of
+its peak):
+
+- the *irreducible* error: a least-squares line fitted pixel by pixel to the observed per-date LOS
+  (true displacement plus atmosphere and per-date noise), i.e. the best any time-series method could
+  do with these acquisitions, against the true velocity;
+- insarflow's error: its velocity GeoTIFF against the true velocity.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from rasterio.windows import Window
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    irreducible_rms: float  # mm/yr
+    rms: float  # mm/yr
+    bias: float  # mm/yr, insarflow minus truth, mean over the bowl
+    irreducible_bias: float  # mm/yr, the fitted line minus truth, mean over the bowl
+    inner_mean: float  # mm/yr, insarflow's mean over the inner bowl
+    inner_truth_mean: float  # mm/yr
+    inner_irreducible_mean: float  # mm/yr, the fitted line's mean over the inner bowl
+    peak: float  # mm/yr, largest |true velocity| in the compared area
+    bowl_pixels: int
+    inner_pixels: int
+    coverage: float  # share of bowl pixels where insarflow has a value
+    reference: tuple[int, int]
+
+    @property
+    def inner_error(self) -> float:
+        """Relative error of the inner-bowl mean (0.1 = 10 %)."""
+        return abs(self.inner_mean - self.inner_truth_mean) / abs(self.inner_truth_mean)
+
+    @property
+    def inner_irreducible_error(self) -> float:
+        """The same relative error for the line fitted to the observations."""
+        return abs(self.inner_irreducible_mean - self.inner_truth_mean) / abs(self.inner_truth_mean)
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self) | {
+            "inner_error": self.inner_error,
+            "inner_irreducible_error": self.inner_irreducible_error,
+        }
+
+
+def _window_on(truth: rasterio.io.DatasetReader, bounds: rasterio.coords.BoundingBox) -> Window:
+    transform = truth.transform
+    col = (bounds.left - transform.c) / transform.a
+    row = (bounds.top - transform.f) / transform.e
+    width = (bounds.right - bounds.left) / transform.a
+    height = (bounds.bottom - bounds.top) / transform.e
+    values = (col, row, width, height)
+    if any(abs(v - round(v)) > 1e-6 for v in values):
+        raise ValueError("the velocity and the truth do not share grid lines")
+    return Window(*(round(v) for v in values))
+
+
+def fitted_velocity(observed: np.ndarray, dates: list[str]) -> np.ndarray:
+    """Per-pixel least-squares slope of ``observed`` (dates x rows x cols, metres), in mm/yr."""
+    moments = [datetime.strptime(day, "%Y%m%d") for day in dates]
+    years = np.array([(m - moments[0]).days / 365.25 for m in moments])
+    centred = years - years.mean()
+    anomaly = observed - observed.mean(axis=0)
+    slope = np.tensordot(centred, anomaly, axes=(0, 0)) / np.sum(centred**2)
+    return slope * 1000.0
+
+
+def velocity_accuracy(
+    velocity_tif: str | Path,
+    truth_velocity_tif: str | Path,
+    observed_los_tif: str | Path,
+    bowl_fraction: float = 0.2,
+    inner_fraction: float = 0.8,
+) -> Accuracy:
+    """Compare insarflow's velocity (mm/yr) with the truth, both relative to its reference point."""
+    with rasterio.open(velocity_tif) as velocity_file:
+        velocity = velocity_file.read(1).astype("float64")
+        bounds = velocity_file.bounds
+        tags = velocity_file.tags()
+        reference = (int(tags["reference_row"]), int(tags["reference_col"]))
+    with rasterio.open(truth_velocity_tif) as truth_file:
+        truth = truth_file.read(1, window=_window_on(truth_file, bounds)).astype("float64")
+    with rasterio.open(observed_los_tif) as observed_file:
+        window = _window_on(observed_file, bounds)
+        observed = observed_file.read(window=window).astype("float64")
+        dates = list(observed_file.descriptions)
+    truth_relative = truth - truth[reference]
+    fitted = fitted_velocity(
+        observed - observed[:, reference[0], reference[1]][:, None, None], dates
+    )
+
+    magnitude = np.abs(truth)
+    peak = float(magnitude.max())
+    has_value = np.isfinite(velocity)
+    whole_bowl = magnitude >= bowl_fraction * peak
+    bowl = whole_bowl & has_value
+    inner = (magnitude >= inner_fraction * peak) & has_value
+    if not bowl.any() or not inner.any():
+        raise ValueError("insarflow's velocity has no value over the deforming bowl")
+
+    def rms(values: np.ndarray) -> float:
+        return math.sqrt(float(np.mean(values**2)))
+
+    return Accuracy(
+        irreducible_rms=rms((fitted - truth_relative)[bowl]),
+        rms=rms((velocity - truth_relative)[bowl]),
+        bias=float(np.mean((velocity - truth_relative)[bowl])),
+        irreducible_bias=float(np.mean((fitted - truth_relative)[bowl])),
+        inner_mean=float(np.mean(velocity[inner])),
+        inner_truth_mean=float(np.mean(truth_relative[inner])),
+        inner_irreducible_mean=float(np.mean(fitted[inner])),
+        peak=peak,
+        bowl_pixels=int(bowl.sum()),
+        inner_pixels=int(inner.sum()),
+        coverage=float(bowl.sum() / whole_bowl.sum()),
+        reference=reference,
+    )
