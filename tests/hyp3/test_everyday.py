@@ -352,3 +352,32 @@ def test_stopping_the_sandbox_reaps_it_at_once(tmp_path: Path) -> None:
     # Reaped by stop_sandbox itself: a zombie would have made it wait and then SIGKILL.
     with pytest.raises(ChildProcessError):
         os.waitpid(process.pid, os.WNOHANG)
+
+
+def test_the_client_turns_http_refusals_into_one_line_errors(sandbox: Sandbox) -> None:
+    from hyp3_sdk import HyP3
+
+    from insarflow.errors import ServiceError
+    from insarflow.hyp3.client import HttpRefusal, connect
+    from insarflow.hyp3.credentials import Account
+
+    sandbox.admin(
+        "POST",
+        "users",
+        json={"name": "waiting", "token": "w-token", "application_status": "PENDING"},
+    )
+    job = HyP3.prepare_insar_job(scene_pairs(1)[0][0], scene_pairs(1)[0][1])
+    client = connect(sandbox.url, Account("waiting", token="w-token"), timeout=10)
+    with pytest.raises(HttpRefusal) as refused:
+        client.submit_prepared_jobs([job])  # HyP3 refuses an account not yet approved
+    assert refused.value.status == 403
+    assert str(refused.value).startswith(
+        f"HyP3 at {sandbox.url} refused account 'waiting' (HTTP 403: "
+    )
+    assert "request for access is pending review" in str(refused.value)
+
+    stranger = connect(sandbox.url, Account("stranger", token="nope"), timeout=10)
+    with pytest.raises(ServiceError, match="rejected the token of account 'stranger'"):
+        stranger.my_info()
+    with pytest.raises(HttpRefusal, match=r"refused the request \(HTTP 404\)"):
+        client.get_job_by_id("27836b79-e5b2-4d8f-932f-659724ea02c3")
