@@ -1,1 +1,0 @@
-"""The HyP3 path: submit each pair's job once, wait, download, verify, report."""
