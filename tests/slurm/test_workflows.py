@@ -178,7 +178,13 @@ def wait_until_started(work: IsceWork, log: Path, run, slurm_queue, timeout: flo
         if time.monotonic() > deadline:
             pytest.fail(f"the command of {log.name} never started:\n{run.tail()}")
         time.sleep(0.2)
-    (job,) = [job for job in slurm_queue.jobs() if job.comment.startswith("rule_isce_command")]
+    # Commands of other dates may run at the same time (they wait only for what they read).
+    step = log.parent.name
+    (job,) = [
+        job
+        for job in slurm_queue.jobs()
+        if job.comment.startswith("rule_isce_command") and step in job.comment
+    ]
     assert job.state == "RUNNING"
     return job.job_id
 

@@ -58,7 +58,7 @@ def test_products_become_a_velocity_map(sandbox: Sandbox, workdir: Workdir):
     assert steps["quick_overview"].startswith("ok (MintPy 1.6.4 plot crash")
     assert all(status.startswith("ok") for status in steps.values())
 
-    product = next((workdir.path / "results/hyp3/products").glob("*/*/*_unw_phase.tif"))
+    product = next((workdir.path / "results/hyp3/products").glob("*/*/*/*_unw_phase.tif"))
     with rasterio.open(product) as unw, rasterio.open(root / "velocity.tif") as velocity:
         assert velocity.crs == unw.crs
         assert velocity.tags(1)["units"] == "mm/yr"
