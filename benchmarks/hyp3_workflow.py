@@ -39,6 +39,7 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psutil
 import requests as http
@@ -47,9 +48,17 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from hyp3.conftest import start_sandbox, stop  # noqa: E402
+from hyp3.conftest import Sandbox, start_sandbox, stop  # noqa: E402
 
 from insarflow.pairs import relative_orbit  # noqa: E402
+
+# The job options of both tools' jobs (the products' size is what the downloads cost).
+JOB_OPTIONS = {
+    "include_dem": False,
+    "include_look_vectors": False,
+    "include_inc_map": False,
+    "include_displacement_maps": False,
+}
 
 
 def synthetic_scenes(count: int) -> list[str]:
@@ -150,6 +159,143 @@ def staged_times(logs: Path) -> dict[str, datetime]:
     return times
 
 
+def success_times(jobs: list[dict], processing_seconds: float) -> dict[str, datetime]:
+    """When each job succeeded on the sandbox's clock, by job id (request_time has whole
+    seconds, so this is exact to about a second)."""
+    pending = processing_seconds / 5
+    return {
+        job["job_id"]: (
+            datetime.fromisoformat(job["request_time"])
+            + timedelta(seconds=pending + job["processing_times"][0])
+        ).astimezone()
+        for job in jobs
+    }
+
+
+def line_rate(jobs: list[dict]) -> float:
+    """Bytes per second of the largest product, fetched alone over loopback."""
+    largest = max((item for job in jobs for item in job["files"]), key=lambda i: i["size"])
+    fetch_started = time.monotonic()
+    size = len(http.get(largest["url"], timeout=60).content)
+    return size / max(time.monotonic() - fetch_started, 1e-6)
+
+
+def api_requests(requests: dict[str, int]) -> int:
+    """API requests, product files excluded."""
+    return sum(
+        v for k, v in requests.items() if not k.startswith(("GET /products", "HEAD /products"))
+    )
+
+
+def start_bench_sandbox(state: Path, args: argparse.Namespace) -> Sandbox:
+    return start_sandbox(
+        state,
+        "--processing-seconds",
+        str(args.processing_seconds),
+        "--processing-spread",
+        str(args.processing_spread),
+        "--credits",
+        "unlimited",
+    )
+
+
+def measure_insarflow(
+    args: argparse.Namespace, pairs: list[tuple[str, str]], root: Path
+) -> dict[str, Any]:
+    """Run the workflow against a fresh sandbox; its figures (see the module docstring)."""
+    sandbox = start_bench_sandbox(root / "sandbox", args)
+    try:
+        work = root / "work"
+        (work / "config").mkdir(parents=True)
+        (work / "config" / "pairs.tsv").write_text(
+            "reference\tsecondary\n" + "".join(f"{a}\t{b}\n" for a, b in pairs)
+        )
+        config = {
+            "processor": "hyp3",
+            "pairs": "config/pairs.tsv",
+            "hyp3": {
+                "api_url": sandbox.url,
+                "submission_chunk_size": args.chunk,
+                "poll_interval": args.poll_interval,
+                "max_downloads": args.max_workers,
+                **JOB_OPTIONS,
+            },
+        }
+        (work / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+        env = {
+            **os.environ,
+            "EARTHDATA_TOKEN": "sandbox-token",
+            "NO_PROXY": "127.0.0.1,localhost",
+        }
+        snakemake = [
+            str(Path(sys.executable).with_name("snakemake")),
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--profile",
+            str(REPO / "profiles" / "local"),
+            "--cores",
+            str(args.cores),
+            # The HyP3 path only (the report's pictures are not part of the comparison).
+            "results/hyp3/status.tsv",
+        ]
+        dry = run([*snakemake, "-n", "--quiet"], work, env)
+        run_started = datetime.now().astimezone()
+        measured = run_measured(snakemake, work, env)
+        noop = run([*snakemake, "--quiet"], work, env)
+        stats = sandbox.stats()
+        jobs = {job["job_id"]: job for job in sandbox.jobs()}
+        rate = line_rate(list(jobs.values()))
+    finally:
+        stop(sandbox.process)
+
+    requests = stats["requests"]
+    page_size = stats.get("page_size", 100)
+    listings = []
+    # Every listing of the polling rounds, plus the final status table's one refresh.
+    for log in [*(work / "logs/hyp3/watch").rglob("*.log"), work / "logs/hyp3/summary.log"]:
+        listings += [
+            int(m)
+            for m in re.findall(r"polled account \S+: (\d+) job\(s\) in window", log.read_text())
+        ]
+    allowed = sum(max(1, math.ceil(n / page_size)) for n in listings)
+    rounds = len(list((work / "results/hyp3/watch").rglob("round-*.json")))
+
+    # When each job succeeded, and when its product was on disk and verified.
+    succeeded = success_times(list(jobs.values()), args.processing_seconds)
+    done: dict[str, datetime] = {}
+    sizes: dict[str, int] = {}
+    for finished in (work / "results/hyp3/finished").glob("*/*.json"):
+        job = jobs[json.loads(finished.read_text())["job_id"]]
+        done[finished.stem] = succeeded[job["job_id"]]
+        sizes[finished.stem] = sum(item["size"] for item in job["files"])
+    on_disk = staged_times(work / "logs/hyp3/watch")
+    lags = sorted((on_disk[pair] - done[pair]).total_seconds() for pair in done)
+    first_done, last_done = min(done.values()), max(done.values())
+    last_pair = max(done, key=done.get)
+    limit = (last_done - run_started).total_seconds() + sizes[last_pair] / rate
+    jobs_run = Counter(
+        re.findall(r"^local(?:rule|checkpoint) (\w+):", measured["output"], re.MULTILINE)
+    )
+    return {
+        **measured,
+        "requests": requests,
+        "api_requests": api_requests(requests),
+        "listings": listings,
+        "list_requests_allowed": allowed,
+        "rounds": rounds,
+        "lags": lags,
+        "succeeded_over": (last_done - first_done).total_seconds(),
+        "limit": limit,
+        "jobs_run": jobs_run,
+        "dry": dry,
+        "noop": noop,
+    }
+
+
+def row(label: str, value: object) -> None:
+    print(f"{label:<46}{value}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=1000)
@@ -169,154 +315,54 @@ def main() -> None:
     scenes_needed = args.pairs // 10 + 11
     pairs = network(synthetic_scenes(scenes_needed), 10, args.pairs)
     with tempfile.TemporaryDirectory(prefix="insarflow-bench-") as tmp:
-        root = Path(tmp)
-        sandbox = start_sandbox(
-            root / "sandbox",
-            "--processing-seconds",
-            str(args.processing_seconds),
-            "--processing-spread",
-            str(args.processing_spread),
-            "--credits",
-            "unlimited",
-        )
-        try:
-            work = root / "work"
-            (work / "config").mkdir(parents=True)
-            (work / "config" / "pairs.tsv").write_text(
-                "reference\tsecondary\n" + "".join(f"{a}\t{b}\n" for a, b in pairs)
-            )
-            config = {
-                "processor": "hyp3",
-                "pairs": "config/pairs.tsv",
-                "hyp3": {
-                    "api_url": sandbox.url,
-                    "submission_chunk_size": args.chunk,
-                    "poll_interval": args.poll_interval,
-                    "max_downloads": args.max_workers,
-                    "include_dem": False,
-                    "include_look_vectors": False,
-                    "include_inc_map": False,
-                    "include_displacement_maps": False,
-                },
-            }
-            (work / "config" / "config.yaml").write_text(yaml.safe_dump(config))
-            env = {
-                **os.environ,
-                "EARTHDATA_TOKEN": "sandbox-token",
-                "NO_PROXY": "127.0.0.1,localhost",
-            }
-            snakemake = [
-                str(Path(sys.executable).with_name("snakemake")),
-                "--snakefile",
-                str(REPO / "Snakefile"),
-                "--profile",
-                str(REPO / "profiles" / "local"),
-                "--cores",
-                str(args.cores),
-                # The HyP3 path only (the report's pictures are not part of the comparison).
-                "results/hyp3/status.tsv",
-            ]
-            dry = run([*snakemake, "-n", "--quiet"], work, env)
-            run_started = datetime.now().astimezone()
-            measured = run_measured(snakemake, work, env)
-            noop = run([*snakemake, "--quiet"], work, env)
-            stats = sandbox.stats()
-            jobs = {job["job_id"]: job for job in sandbox.jobs()}
-            # Line rate: the largest product, fetched alone over loopback.
-            largest = max(
-                (item for job in jobs.values() for item in job["files"]), key=lambda i: i["size"]
-            )
-            fetch_started = time.monotonic()
-            size = len(http.get(largest["url"], timeout=60).content)
-            line_rate = size / max(time.monotonic() - fetch_started, 1e-6)
-        finally:
-            stop(sandbox.process)
+        flow = measure_insarflow(args, pairs, Path(tmp))
 
-        requests = stats["requests"]
-        page_size = stats.get("page_size", 100)
-        listings = []
-        # Every listing of the polling rounds, plus the final status table's one refresh.
-        for log in [*(work / "logs/hyp3/watch").rglob("*.log"), work / "logs/hyp3/summary.log"]:
-            listings += [
-                int(m)
-                for m in re.findall(
-                    r"polled account \S+: (\d+) job\(s\) in window", log.read_text()
-                )
-            ]
-        list_requests = requests.get("GET /jobs", 0)
-        allowed = sum(max(1, math.ceil(n / page_size)) for n in listings)
-        rounds = len(list((work / "results/hyp3/watch").rglob("round-*.json")))
-
-        # When each job succeeded on the sandbox's clock (request_time has whole seconds, so
-        # this is exact to about a second), and when its product was on disk and verified.
-        pending = args.processing_seconds / 5
-        done: dict[str, datetime] = {}
-        sizes: dict[str, int] = {}
-        for finished in (work / "results/hyp3/finished").glob("*/*.json"):
-            job = jobs[json.loads(finished.read_text())["job_id"]]
-            done[finished.stem] = (
-                datetime.fromisoformat(job["request_time"])
-                + timedelta(seconds=pending + job["processing_times"][0])
-            ).astimezone()
-            sizes[finished.stem] = sum(item["size"] for item in job["files"])
-        on_disk = staged_times(work / "logs/hyp3/watch")
-        lags = sorted((on_disk[pair] - done[pair]).total_seconds() for pair in done)
-        first_done, last_done = min(done.values()), max(done.values())
-        last_pair = max(done, key=done.get)
-        limit = (last_done - run_started).total_seconds() + sizes[last_pair] / line_rate
-        jobs_run = Counter(
-            re.findall(r"^local(?:rule|checkpoint) (\w+):", measured["output"], re.MULTILINE)
-        )
-        pairs_n = len(pairs)
-
-        def row(label: str, value: object) -> None:
-            print(f"{label:<46}{value}")
-
-        row("pairs", pairs_n)
-        row("POSTs", f"{requests.get('POST /jobs', 0)} (goal {math.ceil(pairs_n / args.chunk)})")
-        row("polling rounds (checkpoint jobs)", rounds)
-        row("listings (find_jobs calls)", len(listings))
-        row("list requests (GET /jobs)", f"{list_requests} (goal <= {allowed}: ceil(window/page))")
-        row("single-job GETs", requests.get("GET /jobs/{job_id}", 0))
-        row(
-            "API requests, product files excluded",
-            sum(
-                v
-                for k, v in requests.items()
-                if not k.startswith(("GET /products", "HEAD /products"))
-            ),
-        )
-        row("product downloads", sum(v for k, v in requests.items() if "product" in k.lower()))
-        row("jobs succeeded over", f"{(last_done - first_done).total_seconds():.0f} s")
-        row(
-            "wall time, start -> all products verified",
-            f"{measured['wall']:.1f} s = {measured['wall'] / limit:.2f}x the physical limit "
-            f"{limit:.1f} s (goal <= 1.15x)",
-        )
-        row(
-            "lag SUCCEEDED -> product on disk",
-            f"median {statistics.median(lags):.1f} s (goal < 10 s), "
-            f"p90 {lags[int(0.9 * (len(lags) - 1))]:.1f} s, max {lags[-1]:.1f} s",
-        )
-        row(
-            "CPU seconds, Snakemake and its children",
-            f"{measured['cpu']:.1f} s (goal < 60 s at 1,000 pairs; "
-            f"{1000 * measured['cpu'] / pairs_n:.1f} ms per pair)",
-        )
-        row(
-            "peak memory (PSS) of the process tree",
-            f"{measured['peak_rss'] / 2**20:.0f} MiB (goal < 400 MiB)",
-        )
-        row(
-            "Snakemake jobs run",
-            ", ".join(f"{count} {rule}" for rule, count in sorted(jobs_run.items())),
-        )
-        row(
-            "Python processes started (script jobs)",
-            sum(jobs_run[r] for r in ("hyp3_submit", "hyp3_watch", "hyp3_summary", "hyp3_restage")),
-        )
-        row("snakemake dry run", f"{dry:.1f} s (goal < 60 s at 10,000 pairs)")
-        row("snakemake rerun, nothing to do", f"{noop:.1f} s (goal < 60 s at 10,000 pairs)")
+    requests = flow["requests"]
+    lags = flow["lags"]
+    pairs_n = len(pairs)
+    jobs_run = flow["jobs_run"]
+    row("pairs", pairs_n)
+    row("POSTs", f"{requests.get('POST /jobs', 0)} (goal {math.ceil(pairs_n / args.chunk)})")
+    row("polling rounds (checkpoint jobs)", flow["rounds"])
+    row("listings (find_jobs calls)", len(flow["listings"]))
+    row(
+        "list requests (GET /jobs)",
+        f"{requests.get('GET /jobs', 0)} (goal <= {flow['list_requests_allowed']}: "
+        "ceil(window/page))",
+    )
+    row("single-job GETs", requests.get("GET /jobs/{job_id}", 0))
+    row("API requests, product files excluded", flow["api_requests"])
+    row("product downloads", sum(v for k, v in requests.items() if "product" in k.lower()))
+    row("jobs succeeded over", f"{flow['succeeded_over']:.0f} s")
+    row(
+        "wall time, start -> all products verified",
+        f"{flow['wall']:.1f} s = {flow['wall'] / flow['limit']:.2f}x the physical limit "
+        f"{flow['limit']:.1f} s (goal <= 1.15x)",
+    )
+    row(
+        "lag SUCCEEDED -> product on disk",
+        f"median {statistics.median(lags):.1f} s (goal < 10 s), "
+        f"p90 {lags[int(0.9 * (len(lags) - 1))]:.1f} s, max {lags[-1]:.1f} s",
+    )
+    row(
+        "CPU seconds, Snakemake and its children",
+        f"{flow['cpu']:.1f} s (goal < 60 s at 1,000 pairs; "
+        f"{1000 * flow['cpu'] / pairs_n:.1f} ms per pair)",
+    )
+    row(
+        "peak memory (PSS) of the process tree",
+        f"{flow['peak_rss'] / 2**20:.0f} MiB (goal < 400 MiB)",
+    )
+    row(
+        "Snakemake jobs run",
+        ", ".join(f"{count} {rule}" for rule, count in sorted(jobs_run.items())),
+    )
+    row(
+        "Python processes started (script jobs)",
+        sum(jobs_run[r] for r in ("hyp3_submit", "hyp3_watch", "hyp3_summary", "hyp3_restage")),
+    )
+    row("snakemake dry run", f"{flow['dry']:.1f} s (goal < 60 s at 10,000 pairs)")
+    row("snakemake rerun, nothing to do", f"{flow['noop']:.1f} s (goal < 60 s at 10,000 pairs)")
 
 
 if __name__ == "__main__":
