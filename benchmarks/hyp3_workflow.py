@@ -308,6 +308,8 @@ INSARHUB_DRIVER = Path(__file__).with_name("insarhub_driver.py")
 
 def insarhub_python(venv: Path) -> Path:
     """The Python of a virtualenv with InSARHub 0.4.2; the venv is made when missing."""
+    if venv.resolve() == Path(sys.prefix).resolve():
+        sys.exit(f"--insarhub-venv {venv}: is insarflow's own venv; InSARHub needs one of its own")
     python = venv / "bin" / "python"
     version_check = [
         str(python),
