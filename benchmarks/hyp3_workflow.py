@@ -14,11 +14,20 @@ sandbox process on loopback, then prints each figure next to its goal:
 - Snakemake's own overhead: a dry run and a rerun with nothing to do (goal at 10,000 pairs:
   each < 60 s).
 
+With ``--insarhub``, InSARHub 0.4.2 (PyPI ``insarhub``: its ``Hyp3_S1`` processor,
+``submit()`` then ``watch()``) runs the same pairs with the same settings against a second, fresh
+sandbox, measured the same way (benchmarks/insarhub_driver.py, run by the Python of a separate
+virtualenv, ``--insarhub-venv``, made on first use: InSARHub needs numpy<2, MintPy and the GDAL
+bindings built against the system libgdal, so it never goes into insarflow's venv). The output
+then ends with issue 16's side-by-side table. For InSARHub "all products verified" is every zip
+on disk: its ``watch()`` downloads and checks the zip's first and last signature, no unzip.
+
 Issue 16's setting: ``--pairs 1000 --processing-seconds 30 --processing-spread 60
---poll-interval 5 --max-workers 4``.
+--poll-interval 5 --max-workers 4 [--insarhub]``.
 
 Usage: python benchmarks/hyp3_workflow.py [--pairs 1000] [--chunk 200] [--processing-seconds 20]
        [--processing-spread 0] [--poll-interval 2] [--max-workers 4] [--cores 2]
+       [--credits N] [--insarhub [--insarhub-venv DIR]]
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psutil
 import requests as http
@@ -47,9 +57,17 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from hyp3.conftest import start_sandbox, stop  # noqa: E402
+from hyp3.conftest import Sandbox, start_sandbox, stop  # noqa: E402
 
 from insarflow.pairs import relative_orbit  # noqa: E402
+
+# The job options of both tools' jobs (the products' size is what the downloads cost).
+JOB_OPTIONS = {
+    "include_dem": False,
+    "include_look_vectors": False,
+    "include_inc_map": False,
+    "include_displacement_maps": False,
+}
 
 
 def synthetic_scenes(count: int) -> list[str]:
@@ -150,6 +168,331 @@ def staged_times(logs: Path) -> dict[str, datetime]:
     return times
 
 
+def success_times(jobs: list[dict], processing_seconds: float) -> dict[str, datetime]:
+    """When each job succeeded on the sandbox's clock, by job id (request_time has whole
+    seconds, so this is exact to about a second)."""
+    pending = processing_seconds / 5
+    return {
+        job["job_id"]: (
+            datetime.fromisoformat(job["request_time"])
+            + timedelta(seconds=pending + job["processing_times"][0])
+        ).astimezone()
+        for job in jobs
+        if job["status_code"] == "SUCCEEDED"
+    }
+
+
+def line_rate(jobs: list[dict]) -> float:
+    """Bytes per second of the largest product, fetched alone over loopback."""
+    largest = max((item for job in jobs for item in job["files"]), key=lambda i: i["size"])
+    fetch_started = time.monotonic()
+    size = len(http.get(largest["url"], timeout=60).content)
+    return size / max(time.monotonic() - fetch_started, 1e-6)
+
+
+def api_requests(requests: dict[str, int]) -> int:
+    """API requests, product files excluded."""
+    return sum(
+        v for k, v in requests.items() if not k.startswith(("GET /products", "HEAD /products"))
+    )
+
+
+def start_bench_sandbox(state: Path, args: argparse.Namespace) -> Sandbox:
+    return start_sandbox(
+        state,
+        "--processing-seconds",
+        str(args.processing_seconds),
+        "--processing-spread",
+        str(args.processing_spread),
+        "--credits",
+        args.credits,
+    )
+
+
+def measure_insarflow(
+    args: argparse.Namespace, pairs: list[tuple[str, str]], root: Path
+) -> dict[str, Any]:
+    """Run the workflow against a fresh sandbox; its figures (see the module docstring)."""
+    sandbox = start_bench_sandbox(root / "sandbox", args)
+    try:
+        work = root / "work"
+        (work / "config").mkdir(parents=True)
+        (work / "config" / "pairs.tsv").write_text(
+            "reference\tsecondary\n" + "".join(f"{a}\t{b}\n" for a, b in pairs)
+        )
+        config = {
+            "processor": "hyp3",
+            "pairs": "config/pairs.tsv",
+            "hyp3": {
+                "api_url": sandbox.url,
+                "submission_chunk_size": args.chunk,
+                "poll_interval": args.poll_interval,
+                "max_downloads": args.max_workers,
+                **JOB_OPTIONS,
+            },
+        }
+        (work / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+        env = {
+            **os.environ,
+            "EARTHDATA_TOKEN": "sandbox-token",
+            "NO_PROXY": "127.0.0.1,localhost",
+        }
+        snakemake = [
+            str(Path(sys.executable).with_name("snakemake")),
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--profile",
+            str(REPO / "profiles" / "local"),
+            "--cores",
+            str(args.cores),
+            # The HyP3 path only (the report's pictures are not part of the comparison).
+            "results/hyp3/status.tsv",
+        ]
+        dry = run([*snakemake, "-n", "--quiet"], work, env)
+        run_started = datetime.now().astimezone()
+        measured = run_measured(snakemake, work, env)
+        noop = run([*snakemake, "--quiet"], work, env)
+        stats = sandbox.stats()
+        jobs = {job["job_id"]: job for job in sandbox.jobs()}
+        rate = line_rate(list(jobs.values()))
+    finally:
+        stop(sandbox.process)
+
+    requests = stats["requests"]
+    page_size = stats.get("page_size", 100)
+    listings = []
+    # Every listing of the polling rounds, plus the final status table's one refresh.
+    for log in [*(work / "logs/hyp3/watch").rglob("*.log"), work / "logs/hyp3/summary.log"]:
+        listings += [
+            int(m)
+            for m in re.findall(r"polled account \S+: (\d+) job\(s\) in window", log.read_text())
+        ]
+    allowed = sum(max(1, math.ceil(n / page_size)) for n in listings)
+    rounds = len(list((work / "results/hyp3/watch").rglob("round-*.json")))
+
+    # When each job succeeded, and when its product was on disk and verified.
+    succeeded = success_times(list(jobs.values()), args.processing_seconds)
+    done: dict[str, datetime] = {}
+    sizes: dict[str, int] = {}
+    for finished in (work / "results/hyp3/finished").glob("*/*.json"):
+        job = jobs[json.loads(finished.read_text())["job_id"]]
+        done[finished.stem] = succeeded[job["job_id"]]
+        sizes[finished.stem] = sum(item["size"] for item in job["files"])
+    on_disk = staged_times(work / "logs/hyp3/watch")
+    lags = sorted((on_disk[pair] - done[pair]).total_seconds() for pair in done)
+    first_done, last_done = min(done.values()), max(done.values())
+    last_pair = max(done, key=done.get)
+    limit = (last_done - run_started).total_seconds() + sizes[last_pair] / rate
+    jobs_run = Counter(
+        re.findall(r"^local(?:rule|checkpoint) (\w+):", measured["output"], re.MULTILINE)
+    )
+    return {
+        **measured,
+        "requests": requests,
+        "api_requests": api_requests(requests),
+        "listings": listings,
+        "list_requests_allowed": allowed,
+        "rounds": rounds,
+        "lags": lags,
+        "succeeded_over": (last_done - first_done).total_seconds(),
+        "limit": limit,
+        "jobs_run": jobs_run,
+        "dry": dry,
+        "noop": noop,
+    }
+
+
+INSARHUB_VERSION = "0.4.2"
+INSARHUB_DRIVER = Path(__file__).with_name("insarhub_driver.py")
+
+
+def insarhub_python(venv: Path) -> Path:
+    """The Python of a virtualenv with InSARHub 0.4.2; the venv is made when missing."""
+    if venv.resolve() == Path(sys.prefix).resolve():
+        sys.exit(f"--insarhub-venv {venv}: is insarflow's own venv; InSARHub needs one of its own")
+    python = venv / "bin" / "python"
+    version_check = [
+        str(python),
+        "-c",
+        "import importlib.metadata as m; print(m.version('insarhub'))",
+    ]
+    if python.exists():
+        found = subprocess.run(version_check, capture_output=True, text=True).stdout.strip()
+        if found == INSARHUB_VERSION:
+            return python
+        if found:
+            sys.exit(
+                f"--insarhub-venv {venv}: has insarhub {found}; {INSARHUB_VERSION} is compared"
+            )
+    try:
+        libgdal = subprocess.run(
+            ["gdal-config", "--version"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        sys.exit(
+            "--insarhub: gdal-config not found; InSARHub needs the GDAL bindings (apt: libgdal-dev)"
+        )
+    print(
+        f"making the InSARHub {INSARHUB_VERSION} venv {venv} (GDAL bindings {libgdal}) ...",
+        flush=True,
+    )
+    pip = [str(python), "-m", "pip", "install", "--quiet"]
+    for step in (
+        [sys.executable, "-m", "venv", str(venv)] if not python.exists() else None,
+        [*pip, "numpy<2", "setuptools", "wheel"],
+        # Built against the system libgdal (the newest bindings need a newer libgdal).
+        [*pip, "--no-build-isolation", f"gdal=={libgdal}"],
+        [*pip, f"insarhub=={INSARHUB_VERSION}", "numpy<2", f"gdal=={libgdal}"],
+    ):
+        if step and subprocess.run(step).returncode != 0:
+            sys.exit(f"--insarhub: making the venv {venv} failed at: {' '.join(step)}")
+    return python
+
+
+def measure_insarhub(
+    args: argparse.Namespace, pairs: list[tuple[str, str]], root: Path, python: Path
+) -> dict[str, Any]:
+    """Run InSARHub's Hyp3_S1 submit() and watch() against a fresh sandbox, measured like
+    insarflow: wall, CPU (it and its children), peak PSS of its process tree, the lag from each
+    job's success to its zip on disk (the zip's mtime: downloads are renamed into place)."""
+    sandbox = start_bench_sandbox(root / "sandbox", args)
+    try:
+        home = root / "home"
+        home.mkdir(parents=True)
+        # InSARHub's constructor reads the Earthdata login from ~/.netrc (the driver's client
+        # factory ignores it: the sandbox is reached with a token).
+        netrc = home / ".netrc"
+        netrc.write_text("machine urs.earthdata.nasa.gov login sandbox password sandbox\n")
+        netrc.chmod(0o600)
+        settings = {
+            "api_url": sandbox.url,
+            "workdir": str(root / "work"),
+            "pairs": pairs,
+            "max_workers": args.max_workers,
+            "submission_chunk_size": args.chunk,
+            "refresh_interval": args.poll_interval,
+            "job_options": {**JOB_OPTIONS, "phase_filter_parameter": 0.6},
+        }
+        (root / "settings.json").write_text(json.dumps(settings))
+        env = {
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith(("EARTHDATA_", "VIRTUAL_ENV"))
+            },
+            "HOME": str(home),
+            "INSARHUB_SANDBOX_TOKEN": "sandbox-token",
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
+        }
+        run_started = datetime.now().astimezone()
+        measured = run_measured(
+            [str(python), str(INSARHUB_DRIVER), str(root / "settings.json")], root, env
+        )
+        stats = sandbox.stats()
+        jobs = sandbox.jobs()
+        rate = line_rate(jobs)
+    finally:
+        stop(sandbox.process)
+
+    succeeded = success_times(jobs, args.processing_seconds)
+    by_file = {item["filename"]: job for job in jobs for item in job["files"]}
+    zips = {path.name: path for path in (root / "work" / "hyp3").glob("*.zip")}
+    lags = sorted(
+        (
+            datetime.fromtimestamp(path.stat().st_mtime).astimezone()
+            - succeeded[by_file[name]["job_id"]]
+        ).total_seconds()
+        for name, path in zips.items()
+    )
+    last = max(
+        (job for job in jobs if job["job_id"] in succeeded),
+        key=lambda job: succeeded[job["job_id"]],
+    )
+    limit = (succeeded[last["job_id"]] - run_started).total_seconds() + sum(
+        item["size"] for item in last["files"]
+    ) / rate
+    return {
+        **measured,
+        "requests": stats["requests"],
+        "api_requests": api_requests(stats["requests"]),
+        "jobs": len(jobs),
+        "zips": len(zips),
+        "lags": lags,
+        "limit": limit,
+    }
+
+
+def lag_figures(lags: list[float]) -> str:
+    return (
+        f"{statistics.median(lags):.1f} / {lags[int(0.9 * (len(lags) - 1))]:.1f} / {lags[-1]:.1f} s"
+    )
+
+
+def side_by_side(flow: dict[str, Any], hub: dict[str, Any], pairs_n: int) -> None:
+    """Issue 16's table: insarflow next to its goals, InSARHub, and their ratio."""
+
+    def ratio(a: float, b: float) -> str:
+        return f"{a / b:.2f}x" if b else ""
+
+    processes = 1 + sum(flow["jobs_run"].values())
+    rows = [
+        (
+            "wall time, start -> all products verified",
+            f"{flow['wall']:.0f} s ({flow['wall'] / flow['limit']:.2f}x limit {flow['limit']:.0f} s)",
+            "<= 1.15x limit",
+            f"{hub['wall']:.0f} s ({hub['wall'] / hub['limit']:.2f}x limit {hub['limit']:.0f} s)",
+            ratio(flow["wall"], hub["wall"]),
+        ),
+        (
+            "lag SUCCEEDED -> zip on disk, median / p90 / max",
+            lag_figures(flow["lags"]),
+            "median < 10 s",
+            lag_figures(hub["lags"]),
+            ratio(statistics.median(flow["lags"]), statistics.median(hub["lags"])),
+        ),
+        (
+            "CPU seconds, tool and children",
+            f"{flow['cpu']:.1f} s",
+            "< 60 s",
+            f"{hub['cpu']:.1f} s",
+            ratio(flow["cpu"], hub["cpu"]),
+        ),
+        (
+            "peak memory (PSS), process tree",
+            f"{flow['peak_rss'] / 2**20:.0f} MiB",
+            "< 400 MiB",
+            f"{hub['peak_rss'] / 2**20:.0f} MiB",
+            ratio(flow["peak_rss"], hub["peak_rss"]),
+        ),
+        ("processes started", str(processes), "", str(hub["processes_seen"]), ""),
+        (
+            "API requests, product files excluded",
+            str(flow["api_requests"]),
+            "",
+            str(hub["api_requests"]),
+            ratio(flow["api_requests"], hub["api_requests"]),
+        ),
+    ]
+    print()
+    print(f"Side by side, {pairs_n} pairs, one fresh sandbox each (issue 16):")
+    print()
+    print(f"| | insarflow | goal | InSARHub {INSARHUB_VERSION} | insarflow / InSARHub |")
+    print("|---|---|---|---|---|")
+    for cells in rows:
+        print("| " + " | ".join(cells) + " |")
+    print()
+    print(
+        f"insarflow: products unpacked and CRC-checked; processes = Snakemake + one per job it ran (a lower bound). "
+        f"InSARHub: {hub['zips']} of {hub['jobs']} zips on disk (checked by their first and last "
+        f"signature, not unpacked); processes = distinct PIDs seen in its tree every 0.1 s."
+    )
+
+
+def row(label: str, value: object) -> None:
+    print(f"{label:<46}{value}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=1000)
@@ -164,159 +507,82 @@ def main() -> None:
     parser.add_argument("--poll-interval", type=float, default=2)
     parser.add_argument("--max-workers", type=int, default=4, help="hyp3.max_downloads")
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument(
+        "--credits",
+        help="credits of the sandbox user (default: 'unlimited'; with --insarhub 30 per pair, "
+        "since InSARHub fails on an account without a credit limit)",
+    )
+    parser.add_argument(
+        "--insarhub",
+        action="store_true",
+        help=f"also run InSARHub {INSARHUB_VERSION} with the same settings; print both",
+    )
+    parser.add_argument(
+        "--insarhub-venv",
+        type=Path,
+        default=Path.home() / ".cache" / "insarflow" / f"insarhub-{INSARHUB_VERSION}-venv",
+        help="virtualenv with InSARHub (made when missing; never insarflow's own venv)",
+    )
     args = parser.parse_args()
+    if args.credits is None:
+        args.credits = str(30 * args.pairs) if args.insarhub else "unlimited"
+    hub_python = insarhub_python(args.insarhub_venv) if args.insarhub else None
 
     scenes_needed = args.pairs // 10 + 11
     pairs = network(synthetic_scenes(scenes_needed), 10, args.pairs)
     with tempfile.TemporaryDirectory(prefix="insarflow-bench-") as tmp:
-        root = Path(tmp)
-        sandbox = start_sandbox(
-            root / "sandbox",
-            "--processing-seconds",
-            str(args.processing_seconds),
-            "--processing-spread",
-            str(args.processing_spread),
-            "--credits",
-            "unlimited",
-        )
-        try:
-            work = root / "work"
-            (work / "config").mkdir(parents=True)
-            (work / "config" / "pairs.tsv").write_text(
-                "reference\tsecondary\n" + "".join(f"{a}\t{b}\n" for a, b in pairs)
-            )
-            config = {
-                "processor": "hyp3",
-                "pairs": "config/pairs.tsv",
-                "hyp3": {
-                    "api_url": sandbox.url,
-                    "submission_chunk_size": args.chunk,
-                    "poll_interval": args.poll_interval,
-                    "max_downloads": args.max_workers,
-                    "include_dem": False,
-                    "include_look_vectors": False,
-                    "include_inc_map": False,
-                    "include_displacement_maps": False,
-                },
-            }
-            (work / "config" / "config.yaml").write_text(yaml.safe_dump(config))
-            env = {
-                **os.environ,
-                "EARTHDATA_TOKEN": "sandbox-token",
-                "NO_PROXY": "127.0.0.1,localhost",
-            }
-            snakemake = [
-                str(Path(sys.executable).with_name("snakemake")),
-                "--snakefile",
-                str(REPO / "Snakefile"),
-                "--profile",
-                str(REPO / "profiles" / "local"),
-                "--cores",
-                str(args.cores),
-                # The HyP3 path only (the report's pictures are not part of the comparison).
-                "results/hyp3/status.tsv",
-            ]
-            dry = run([*snakemake, "-n", "--quiet"], work, env)
-            run_started = datetime.now().astimezone()
-            measured = run_measured(snakemake, work, env)
-            noop = run([*snakemake, "--quiet"], work, env)
-            stats = sandbox.stats()
-            jobs = {job["job_id"]: job for job in sandbox.jobs()}
-            # Line rate: the largest product, fetched alone over loopback.
-            largest = max(
-                (item for job in jobs.values() for item in job["files"]), key=lambda i: i["size"]
-            )
-            fetch_started = time.monotonic()
-            size = len(http.get(largest["url"], timeout=60).content)
-            line_rate = size / max(time.monotonic() - fetch_started, 1e-6)
-        finally:
-            stop(sandbox.process)
+        flow = measure_insarflow(args, pairs, Path(tmp) / "insarflow")
+        if hub_python is not None:
+            hub = measure_insarhub(args, pairs, Path(tmp) / "insarhub", hub_python)
 
-        requests = stats["requests"]
-        page_size = stats.get("page_size", 100)
-        listings = []
-        # Every listing of the polling rounds, plus the final status table's one refresh.
-        for log in [*(work / "logs/hyp3/watch").rglob("*.log"), work / "logs/hyp3/summary.log"]:
-            listings += [
-                int(m)
-                for m in re.findall(
-                    r"polled account \S+: (\d+) job\(s\) in window", log.read_text()
-                )
-            ]
-        list_requests = requests.get("GET /jobs", 0)
-        allowed = sum(max(1, math.ceil(n / page_size)) for n in listings)
-        rounds = len(list((work / "results/hyp3/watch").rglob("round-*.json")))
-
-        # When each job succeeded on the sandbox's clock (request_time has whole seconds, so
-        # this is exact to about a second), and when its product was on disk and verified.
-        pending = args.processing_seconds / 5
-        done: dict[str, datetime] = {}
-        sizes: dict[str, int] = {}
-        for finished in (work / "results/hyp3/finished").glob("*/*.json"):
-            job = jobs[json.loads(finished.read_text())["job_id"]]
-            done[finished.stem] = (
-                datetime.fromisoformat(job["request_time"])
-                + timedelta(seconds=pending + job["processing_times"][0])
-            ).astimezone()
-            sizes[finished.stem] = sum(item["size"] for item in job["files"])
-        on_disk = staged_times(work / "logs/hyp3/watch")
-        lags = sorted((on_disk[pair] - done[pair]).total_seconds() for pair in done)
-        first_done, last_done = min(done.values()), max(done.values())
-        last_pair = max(done, key=done.get)
-        limit = (last_done - run_started).total_seconds() + sizes[last_pair] / line_rate
-        jobs_run = Counter(
-            re.findall(r"^local(?:rule|checkpoint) (\w+):", measured["output"], re.MULTILINE)
-        )
-        pairs_n = len(pairs)
-
-        def row(label: str, value: object) -> None:
-            print(f"{label:<46}{value}")
-
-        row("pairs", pairs_n)
-        row("POSTs", f"{requests.get('POST /jobs', 0)} (goal {math.ceil(pairs_n / args.chunk)})")
-        row("polling rounds (checkpoint jobs)", rounds)
-        row("listings (find_jobs calls)", len(listings))
-        row("list requests (GET /jobs)", f"{list_requests} (goal <= {allowed}: ceil(window/page))")
-        row("single-job GETs", requests.get("GET /jobs/{job_id}", 0))
-        row(
-            "API requests, product files excluded",
-            sum(
-                v
-                for k, v in requests.items()
-                if not k.startswith(("GET /products", "HEAD /products"))
-            ),
-        )
-        row("product downloads", sum(v for k, v in requests.items() if "product" in k.lower()))
-        row("jobs succeeded over", f"{(last_done - first_done).total_seconds():.0f} s")
-        row(
-            "wall time, start -> all products verified",
-            f"{measured['wall']:.1f} s = {measured['wall'] / limit:.2f}x the physical limit "
-            f"{limit:.1f} s (goal <= 1.15x)",
-        )
-        row(
-            "lag SUCCEEDED -> product on disk",
-            f"median {statistics.median(lags):.1f} s (goal < 10 s), "
-            f"p90 {lags[int(0.9 * (len(lags) - 1))]:.1f} s, max {lags[-1]:.1f} s",
-        )
-        row(
-            "CPU seconds, Snakemake and its children",
-            f"{measured['cpu']:.1f} s (goal < 60 s at 1,000 pairs; "
-            f"{1000 * measured['cpu'] / pairs_n:.1f} ms per pair)",
-        )
-        row(
-            "peak memory (PSS) of the process tree",
-            f"{measured['peak_rss'] / 2**20:.0f} MiB (goal < 400 MiB)",
-        )
-        row(
-            "Snakemake jobs run",
-            ", ".join(f"{count} {rule}" for rule, count in sorted(jobs_run.items())),
-        )
-        row(
-            "Python processes started (script jobs)",
-            sum(jobs_run[r] for r in ("hyp3_submit", "hyp3_watch", "hyp3_summary", "hyp3_restage")),
-        )
-        row("snakemake dry run", f"{dry:.1f} s (goal < 60 s at 10,000 pairs)")
-        row("snakemake rerun, nothing to do", f"{noop:.1f} s (goal < 60 s at 10,000 pairs)")
+    requests = flow["requests"]
+    lags = flow["lags"]
+    pairs_n = len(pairs)
+    jobs_run = flow["jobs_run"]
+    row("pairs", pairs_n)
+    row("POSTs", f"{requests.get('POST /jobs', 0)} (goal {math.ceil(pairs_n / args.chunk)})")
+    row("polling rounds (checkpoint jobs)", flow["rounds"])
+    row("listings (find_jobs calls)", len(flow["listings"]))
+    row(
+        "list requests (GET /jobs)",
+        f"{requests.get('GET /jobs', 0)} (goal <= {flow['list_requests_allowed']}: "
+        "ceil(window/page))",
+    )
+    row("single-job GETs", requests.get("GET /jobs/{job_id}", 0))
+    row("API requests, product files excluded", flow["api_requests"])
+    row("product downloads", sum(v for k, v in requests.items() if "product" in k.lower()))
+    row("jobs succeeded over", f"{flow['succeeded_over']:.0f} s")
+    row(
+        "wall time, start -> all products verified",
+        f"{flow['wall']:.1f} s = {flow['wall'] / flow['limit']:.2f}x the physical limit "
+        f"{flow['limit']:.1f} s (goal <= 1.15x)",
+    )
+    row(
+        "lag SUCCEEDED -> product on disk",
+        f"median {statistics.median(lags):.1f} s (goal < 10 s), "
+        f"p90 {lags[int(0.9 * (len(lags) - 1))]:.1f} s, max {lags[-1]:.1f} s",
+    )
+    row(
+        "CPU seconds, Snakemake and its children",
+        f"{flow['cpu']:.1f} s (goal < 60 s at 1,000 pairs; "
+        f"{1000 * flow['cpu'] / pairs_n:.1f} ms per pair)",
+    )
+    row(
+        "peak memory (PSS) of the process tree",
+        f"{flow['peak_rss'] / 2**20:.0f} MiB (goal < 400 MiB)",
+    )
+    row(
+        "Snakemake jobs run",
+        ", ".join(f"{count} {rule}" for rule, count in sorted(jobs_run.items())),
+    )
+    row(
+        "Python processes started (script jobs)",
+        sum(jobs_run[r] for r in ("hyp3_submit", "hyp3_watch", "hyp3_summary", "hyp3_restage")),
+    )
+    row("snakemake dry run", f"{flow['dry']:.1f} s (goal < 60 s at 10,000 pairs)")
+    row("snakemake rerun, nothing to do", f"{flow['noop']:.1f} s (goal < 60 s at 10,000 pairs)")
+    if hub_python is not None:
+        side_by_side(flow, hub, pairs_n)
 
 
 if __name__ == "__main__":
