@@ -812,6 +812,17 @@ def write_product_zip(plan: ProductPlan, destination: Path) -> int:
 def frame_of_granules(granules: Sequence[str], looks: str) -> Grid:
     """The full grid of the track/frame some scenes or bursts belong to, at the looks' spacing
     (what the products of those granules are windows of); ValueError if they span several."""
+    key = frame_key_of_granules(granules)
+    bursts = key.startswith("burst:")
+    spacing = ISCE_PIXEL_SPACING if bursts else GAMMA_PIXEL_SPACING
+    if looks not in spacing:
+        kind = "bursts" if bursts else "scenes"
+        raise ValueError(f"looks {looks!r} is not allowed for {kind}; use one of {sorted(spacing)}")
+    return frame_grid(key, spacing[looks])
+
+
+def frame_key_of_granules(granules: Sequence[str]) -> str:
+    """The track/frame some scenes or bursts belong to; ValueError if they span several."""
     if not granules:
         raise ValueError("no granules given; name the scenes or bursts of one track")
     keys: set[str] = set()
@@ -825,10 +836,6 @@ def frame_of_granules(granules: Sequence[str], looks: str) -> Grid:
         raise ValueError(
             "granules mix SLC scenes and bursts; give the granules of one product type"
         )
-    spacing = ISCE_PIXEL_SPACING if bursts else GAMMA_PIXEL_SPACING
-    if looks not in spacing:
-        kind = "bursts" if bursts else "scenes"
-        raise ValueError(f"looks {looks!r} is not allowed for {kind}; use one of {sorted(spacing)}")
     if bursts:
         first = min(bursts, key=lambda burst: (burst.burst_id, burst.swath))
         keys = {f"burst:{first.id_swath}"}
@@ -839,4 +846,4 @@ def frame_of_granules(granules: Sequence[str], looks: str) -> Grid:
             f"scenes belong to several relative orbits ({', '.join(sorted(keys))}); "
             "give those of one track"
         )
-    return frame_grid(keys.pop(), spacing[looks])
+    return keys.pop()

@@ -170,13 +170,31 @@ class Grid:
         return f"{self.epsg}:{self.center_x:.0f},{self.center_y:.0f}"
 
 
+# Where the Copernicus GLO-30 DEM that HyP3 uses has no public tiles (Armenia and Azerbaijan),
+# as (south, north, west, east) in degrees: HyP3 refuses jobs there (check_dem_coverage).
+DEM_GAPS = {"Armenia and Azerbaijan": (38.0, 42.0, 43.0, 51.0)}
+
+
+def frame_location(frame_key: str) -> tuple[float, float]:
+    """(lon, lat) of a frame's centre: a hash-chosen place between 10 and 60 N."""
+    seed = stable_seed("frame", frame_key)
+    return -170.0 + (seed % 34000) / 100.0, 10.0 + ((seed >> 20) % 5000) / 100.0
+
+
+def dem_gap(frame_key: str) -> str | None:
+    """The DEM gap a frame lies in, or None where the DEM covers it."""
+    lon, lat = frame_location(frame_key)
+    for name, (south, north, west, east) in DEM_GAPS.items():
+        if south <= lat <= north and west <= lon <= east:
+            return name
+    return None
+
+
 @functools.lru_cache(maxsize=1024)
 def frame_grid(frame_key: str, pixel: float) -> Grid:
     """The grid of a frame at a pixel spacing; frames sit at hash-chosen places between 10 and 60 N
     (so products are in northern UTM zones, EPSG:326xx)."""
-    seed = stable_seed("frame", frame_key)
-    lon = -170.0 + (seed % 34000) / 100.0
-    lat = 10.0 + ((seed >> 20) % 5000) / 100.0
+    lon, lat = frame_location(frame_key)
     zone = int((lon + 180.0) // 6.0) + 1
     epsg = 32600 + zone
     (x,), (y,) = warp_transform("EPSG:4326", f"EPSG:{epsg}", [lon], [lat])

@@ -28,7 +28,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from insarflow.sandbox.faults import FaultConfig, FaultInjector, RequestStats
 from insarflow.sandbox.granules import GranuleNameError, job_granules
-from insarflow.sandbox.products import ProductPlan, plan_product, write_product_zip
+from insarflow.sandbox.products import (
+    ProductPlan,
+    frame_key_of_granules,
+    plan_product,
+    write_product_zip,
+)
+from insarflow.sandbox.scene import dem_gap
 from insarflow.sandbox.spec import HyP3Spec, describe_error, iter_errors, load_spec, to_json_number
 from insarflow.sandbox.store import (
     InsufficientCreditsError,
@@ -321,6 +327,9 @@ class Sandbox:
             _check_single_burst_pair(params["granules"])
         elif job["job_type"] == "INSAR_ISCE_MULTI_BURST":
             _check_multi_burst(params["reference"], params["secondary"])
+        if job["job_type"] in ("INSAR_GAMMA", "INSAR_ISCE_BURST", "INSAR_ISCE_MULTI_BURST"):
+            granules = params.get("granules") or [*params["reference"], *params["secondary"]]
+            _check_dem_coverage(granules)
 
     # -- submitting --------------------------------------------------------------------------
 
@@ -766,6 +775,12 @@ def _check_single_burst_pair(granules: list[str]) -> None:
         )
     if first_pol not in ("VV", "HH"):
         raise ValueError(f"Only VV and HH polarizations are currently supported, got: {first_pol}")
+
+
+def _check_dem_coverage(granules: list[str]) -> None:
+    """HyP3's check_dem_coverage: the granules' footprint must lie on the DEM."""
+    if dem_gap(frame_key_of_granules(granules)) is not None:
+        raise ValueError(f"Some requested scene(s) do not have DEM coverage: {', '.join(granules)}")
 
 
 def _check_multi_burst(reference: list[str], secondary: list[str]) -> None:
