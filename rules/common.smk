@@ -163,6 +163,7 @@ def stop_hyp3_sandbox():
 # also when the ISCE2 conda env is active.
 import os
 
+from insarflow.isce.cluster import HeldJobWatch
 from insarflow.isce.cluster import check_fits as check_isce_fits
 from insarflow.isce.plan import load_plan
 from insarflow.isce.workflow import IsceWorkflow
@@ -208,6 +209,13 @@ def get_isce_run_files_inputs(wildcards):
 
 
 ISCE_CLUSTER_CHECKED = []
+
+
+def watch_held_slurm_jobs():
+    # A job SLURM holds for good (e.g. PartitionConfig) would keep the run waiting silently.
+    plugin = workflow.executor_plugin
+    if plugin is not None and plugin.name == "slurm" and workflow.is_main_process:
+        HeldJobWatch(logger.warning).start()
 
 
 def check_isce_fits_the_cluster(slurm=False):
@@ -455,3 +463,16 @@ def get_report_mintpy_files(wildcards):
         "geometry": f"{work}/inputs/geometryGeo.h5",
         "mask": f"{work}/maskTempCoh.h5",
     }
+
+
+onstart:
+    start_hyp3_sandbox()
+    watch_held_slurm_jobs()
+
+
+onsuccess:
+    stop_hyp3_sandbox()
+
+
+onerror:
+    stop_hyp3_sandbox()

@@ -11,18 +11,6 @@ if "hyp3_downloads" not in workflow.global_resources:
     workflow.register_resource("hyp3_downloads", config["hyp3"]["max_downloads"])
 
 
-onstart:
-    start_hyp3_sandbox()
-
-
-onsuccess:
-    stop_hyp3_sandbox()
-
-
-onerror:
-    stop_hyp3_sandbox()
-
-
 rule hyp3_submit:
     output:
         submission=get_hyp3_submission(),

@@ -4,14 +4,16 @@ A job that asks more CPUs or memory than any node of its partition has stays PEN
 (reason ``PartitionConfig`` or ``Resources``) and Snakemake waits with it, printing nothing.
 Before anything is submitted, each step's threads and memory (``isce.step_resources``) are
 compared with what ``sinfo`` reports for the partition's nodes; a step that cannot fit is one
-line naming the step, what it asks for and what the nodes have.
+line naming the step, what it asks for and what the nodes have. While a run goes on,
+``HeldJobWatch`` reports any job SLURM holds for a reason that waiting never clears.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,3 +91,94 @@ def check_fits(settings: Mapping[str, Any], partition: str | None) -> str | None
                 f"{largest.mem_mb} MB: the job could never start; lower it in your config"
             )
     return name
+
+
+# squeue pending reasons that waiting never clears: the job asks for more than the partition,
+# its account or its QOS allows, or depends on a job that failed.
+REASONS_THAT_NEVER_CLEAR = frozenset(
+    {
+        "PartitionConfig",
+        "PartitionNodeLimit",
+        "PartitionTimeLimit",
+        "BadConstraints",
+        "InvalidAccount",
+        "InvalidQOS",
+        "QOSMaxCpuPerJobLimit",
+        "QOSMaxMemoryPerJob",
+        "QOSMaxNodePerJobLimit",
+        "QOSMaxWallDurationPerJobLimit",
+        "AssocMaxCpuPerJobLimit",
+        "AssocMaxNodesPerJobLimit",
+        "AssocMaxWallDurationPerJobLimit",
+        "DependencyNeverSatisfied",
+    }
+)
+
+
+@dataclass(frozen=True)
+class HeldJob:
+    job_id: str
+    comment: str
+    reason: str
+
+    def message(self) -> str:
+        return (
+            f"insarflow: SLURM job {self.job_id} ({self.comment}) is held for a reason that "
+            f"will not clear ({self.reason}): it can never start; run `scancel {self.job_id}`, "
+            "then lower its resources (isce.step_resources) or pick another partition"
+        )
+
+
+def held_jobs() -> list[HeldJob]:
+    """This user's pending Snakemake jobs that can never start (empty if squeue is missing)."""
+    if shutil.which("squeue") is None:
+        return []
+    command = ["squeue", "--me", "--noheader", "--states=PENDING", "--format=%i|%k|%r"]
+    try:
+        listing = subprocess.run(
+            command, capture_output=True, text=True, timeout=30, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    held = []
+    for line in listing.splitlines():
+        fields = line.strip().split("|")
+        if (
+            len(fields) == 3
+            and fields[1].startswith("rule_")
+            and fields[2] in REASONS_THAT_NEVER_CLEAR
+        ):
+            held.append(HeldJob(*fields))
+    return held
+
+
+class HeldJobWatch:
+    """Reports, once each, the jobs of a running workflow that SLURM holds for good.
+
+    Snakemake's SLURM executor only sees such a job as pending, so without this the run waits
+    with it, silently, forever.
+    """
+
+    def __init__(self, report: Callable[[str], None], interval: float = 60.0) -> None:
+        self.report = report
+        self.interval = interval
+        self.reported: set[str] = set()
+        self._stop = threading.Event()
+
+    def check(self) -> list[HeldJob]:
+        new = [job for job in held_jobs() if job.job_id not in self.reported]
+        for job in new:
+            self.reported.add(job.job_id)
+            self.report(job.message())
+        return new
+
+    def start(self) -> HeldJobWatch:
+        def loop() -> None:
+            while not self._stop.wait(self.interval):
+                self.check()
+
+        threading.Thread(target=loop, name="held-slurm-jobs", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
