@@ -11,5 +11,4 @@ run_step(
     make_pair(*snakemake.params.pair),
     snakemake.input.succeeded,
     snakemake.output[0],
-    snakemake.wildcards.options,
 )

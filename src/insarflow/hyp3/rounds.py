@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-ROUND_PREFIX = "round-"
+from insarflow.paths import ROUND_FILE_PREFIX as ROUND_PREFIX
 
 
 def round_path(rounds_dir: str | Path, index: int) -> Path:

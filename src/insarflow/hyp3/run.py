@@ -396,12 +396,9 @@ class ProductStager:
         return staged, failed
 
 
-def restage(
-    settings: Mapping[str, Any], pair: Pair, round_file: Path, staged: Path, options: str
-) -> None:
+def restage(settings: Mapping[str, Any], pair: Pair, round_file: Path, staged: Path) -> None:
     """Stage a settled pair's product again (its staged copy is gone: e.g. the product was
     deleted to be fetched anew)."""
-    del options  # part of the rule's identity only
     record = read_round(round_file)["succeeded"][pair.pair_id]
     expiration = record.get("expiration_time")
     if expiration and datetime.fromisoformat(expiration) <= datetime.now(UTC):
