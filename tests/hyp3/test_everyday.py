@@ -381,3 +381,16 @@ def test_the_client_turns_http_refusals_into_one_line_errors(sandbox: Sandbox) -
         stranger.my_info()
     with pytest.raises(HttpRefusal, match=r"refused the request \(HTTP 404\)"):
         client.get_job_by_id("27836b79-e5b2-4d8f-932f-659724ea02c3")
+
+
+def test_a_deleted_product_is_fetched_again_without_paying(
+    sandbox: Sandbox, workdir: Workdir
+) -> None:
+    workdir.configure(scene_pairs(2), api_url=sandbox.url)
+    workdir.snakemake()
+    deleted = next(iter(workdir.products().values()))["dir"]
+    shutil.rmtree(deleted)
+    again = workdir.snakemake()
+    assert "hyp3_restage" in output(again)
+    assert len(workdir.products()) == 2 and deleted.is_dir()
+    assert posts(sandbox) == 1
