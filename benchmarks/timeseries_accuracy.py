@@ -44,10 +44,10 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 from scipy.ndimage import binary_dilation  # noqa: E402
 
+from insarflow import paths  # noqa: E402
 from insarflow.sandbox.products import frame_of_granules  # noqa: E402
 from insarflow.sandbox.scene import scene_model  # noqa: E402
 from insarflow.sandbox.truth import write_truth  # noqa: E402
-from insarflow.timeseries import paths  # noqa: E402
 from insarflow.timeseries.accuracy import Accuracy, velocity_accuracy  # noqa: E402
 from tests.timeseries.stack import (  # noqa: E402
     BURST_SETTINGS,
@@ -104,8 +104,8 @@ def main() -> int:
         accuracy = velocity_accuracy(
             work / paths.VELOCITY_TIF, truth["velocity"], truth["observed_los"]
         )
-        steps = json.loads((work / paths.STEPS_RECORD).read_text())
-        pairs = len(list((work / paths.CLIPPED).glob("*/*_unw_phase.tif")))
+        steps = json.loads((work / paths.MINTPY_STEPS).read_text())
+        pairs = len(list((work / paths.TIMESERIES_CLIPPED).glob("*/*_unw_phase.tif")))
         report(accuracy, timings, total, steps, pairs)
     return 0 if passes(accuracy) else 1
 

@@ -68,7 +68,7 @@ def get_final_outputs(wildcards):
         targets += get_hyp3_products(wildcards)
         targets.append(paths.HYP3_STATUS)
     if RUN_ISCE:
-        targets.append("results/isce/complete.txt")
+        targets.append(paths.ISCE_COMPLETE)
     targets += get_timeseries_outputs(wildcards)
     targets += get_report_outputs(wildcards)
     return targets
@@ -185,7 +185,7 @@ def get_isce_safes(wildcards):
 
 
 def get_isce_dem_settings(wildcards):
-    return ISCE.dem_settings(f"resources/dem/{wildcards.dem_key}/dem.wgs84")
+    return ISCE.dem_settings(paths.DEM.format(dem_key=wildcards.dem_key))
 
 
 def get_isce_orbit_dir(wildcards):
@@ -304,7 +304,7 @@ def get_isce_last_step(wildcards):
 
 
 def get_isce_stack_complete(wildcards):
-    return f"results/isce/{ISCE.fingerprint}/complete.txt"
+    return paths.ISCE_STACK_COMPLETE.format(fingerprint=ISCE.fingerprint)
 
 
 def get_isce_step_threads(wildcards):
@@ -328,7 +328,6 @@ def get_isce_pair_ids(wildcards):
 
 
 # === Time-series input functions (rules/timeseries.smk) ===
-from insarflow.timeseries import paths as TIMESERIES_PATHS
 from insarflow.timeseries.config import check_timeseries_config
 
 try:
@@ -343,16 +342,16 @@ def get_timeseries_outputs(wildcards):
     if not RUN_TIMESERIES:
         return []
     outputs = [
-        TIMESERIES_PATHS.TIMESERIES,
-        TIMESERIES_PATHS.VELOCITY,
-        TIMESERIES_PATHS.VELOCITY_TIF,
-        TIMESERIES_PATHS.VELOCITY_STD_TIF,
-        TIMESERIES_PATHS.TEMPORAL_COHERENCE_TIF,
-        TIMESERIES_PATHS.VELOCITY_PNG,
-        TIMESERIES_PATHS.DISPLACEMENT_PNG,
+        paths.TIMESERIES_H5,
+        paths.VELOCITY_H5,
+        paths.VELOCITY_TIF,
+        paths.VELOCITY_STD_TIF,
+        paths.TEMPORAL_COHERENCE_TIF,
+        paths.VELOCITY_PNG,
+        paths.DISPLACEMENT_PNG,
     ]
     if config["timeseries"]["kmz"]:
-        outputs.append(TIMESERIES_PATHS.VELOCITY_KMZ)
+        outputs.append(paths.VELOCITY_KMZ)
     return outputs
 
 
@@ -376,29 +375,29 @@ def get_report_outputs(wildcards):
     targets = []
     if RUN_HYP3:
         targets += [
-            "results/report/hyp3/network.png",
-            "results/report/hyp3/temporal_baselines.png",
-            "results/report/hyp3/job_timeline.png",
-            "results/report/hyp3/credits_and_expiry.html",
+            paths.REPORT_HYP3_NETWORK,
+            paths.REPORT_HYP3_BASELINES,
+            paths.REPORT_HYP3_TIMELINE,
+            paths.REPORT_HYP3_CREDITS,
         ]
         targets += expand(
-            "results/report/hyp3/quicklooks/{layer}/page-{page}.png",
+            paths.REPORT_QUICKLOOK_PAGE,
             layer=REPORT_QUICKLOOK_LAYERS,
             page=get_report_quicklook_pages(),
         )
     if RUN_TIMESERIES:
         targets += [
-            "results/report/displacement/velocity.png",
-            "results/report/displacement/velocity_std.png",
-            "results/report/displacement/point_time_series.png",
-            "results/report/displacement/coherence_matrix.png",
+            paths.REPORT_VELOCITY,
+            paths.REPORT_VELOCITY_STD,
+            paths.REPORT_POINT_TIME_SERIES,
+            paths.REPORT_COHERENCE_MATRIX,
         ]
     if RUN_ISCE:
         targets += [
-            "results/report/isce/network.png",
-            "results/report/isce/temporal_baselines.png",
-            "results/report/isce/commands_gantt.png",
-            "results/report/isce/step_wall_times.png",
+            paths.REPORT_ISCE_NETWORK,
+            paths.REPORT_ISCE_BASELINES,
+            paths.REPORT_ISCE_GANTT,
+            paths.REPORT_ISCE_STEP_TIMES,
         ]
     return targets
 
@@ -448,16 +447,16 @@ def get_report_isce_pair_dates(wildcards):
 
 
 def get_report_isce_plan(wildcards):
-    return f"results/isce/{ISCE.fingerprint}/plan.json"
+    return paths.ISCE_PLAN.format(fingerprint=ISCE.fingerprint)
 
 
 def get_report_isce_log_dir(wildcards):
-    return f"logs/isce/{ISCE.fingerprint}"
+    return paths.ISCE_LOGS.format(fingerprint=ISCE.fingerprint)
 
 
 def get_report_mintpy_files(wildcards):
     # Inside the time-series stage's MintPy work dir (a directory output).
-    work = TIMESERIES_PATHS.MINTPY_DIR
+    work = paths.MINTPY_DIR
     return {
         "ifgram_stack": f"{work}/inputs/ifgramStack.h5",
         "geometry": f"{work}/inputs/geometryGeo.h5",

@@ -1,7 +1,7 @@
 # ISCE2 topsStack: DEM, orbits and AUX_CAL, stackSentinel.py run files (a checkpoint),
 # then one job per run-file command, a step marker per run file, and the completion file.
 # Design notes: src/insarflow/isce/ (stack.py: pairs and fingerprint; runfiles.py: parsing;
-# commands.py: running one command). Paths: results/isce/<fingerprint>/...
+# commands.py: running one command). Paths: insarflow.paths (ISCE_*, DEM).
 # Shell rules name the ISCE2 conda env (used with --sdm conda); insarflow's own helpers in
 # them run with the Python that runs Snakemake ($INSARFLOW_JOB_PYTHON, set in common.smk), as
 # that env has no insarflow.
@@ -10,10 +10,10 @@ from insarflow.isce import jobs as isce_jobs
 
 wildcard_constraints:
     fingerprint=ISCE_FINGERPRINT,
-    step="run_[0-9]+_[A-Za-z0-9_]+",
-    chain="run_[0-9]+_[A-Za-z0-9_]+-[0-9]+",
-    grouping="chains|long_chains",
-    index="[0-9]+",
+    step=paths.ISCE_STEP_PATTERN,
+    chain=paths.ISCE_CHAIN_PATTERN,
+    grouping=paths.ISCE_GROUPING_PATTERN,
+    index=paths.ISCE_INDEX_PATTERN,
     dem_key=paths.DEM_KEY_PATTERN,
 
 
@@ -21,11 +21,11 @@ rule isce_dem:
     input:
         safes=get_isce_safes,
     output:
-        dem="resources/dem/{dem_key}/dem.wgs84",
-        xml="resources/dem/{dem_key}/dem.wgs84.xml",
-        vrt="resources/dem/{dem_key}/dem.wgs84.vrt",
+        dem=paths.DEM,
+        xml=paths.DEM_XML,
+        vrt=paths.DEM_VRT,
     log:
-        "logs/isce/dem_{dem_key}.log",
+        paths.DEM_LOG,
     localrule: True
     params:
         settings=get_isce_dem_settings,
@@ -38,11 +38,11 @@ rule isce_inputs:
     input:
         safes=get_isce_safes,
     output:
-        orbits="results/isce/{fingerprint}/orbits.tsv",
-        aux_cal="results/isce/{fingerprint}/aux_cal.txt",
-        request="results/isce/{fingerprint}/request.json",
+        orbits=paths.ISCE_ORBITS,
+        aux_cal=paths.ISCE_AUX_CAL,
+        request=paths.ISCE_REQUEST,
     log:
-        "logs/isce/{fingerprint}/inputs.log",
+        paths.ISCE_INPUTS_LOG,
     localrule: True
     params:
         orbit_dir=get_isce_orbit_dir,
@@ -57,9 +57,9 @@ checkpoint isce_run_files:
     input:
         unpack(get_isce_run_files_inputs),
     output:
-        plan="results/isce/{fingerprint}/plan.json",
+        plan=paths.ISCE_PLAN,
     log:
-        "logs/isce/{fingerprint}/run_files.log",
+        paths.ISCE_RUN_FILES_LOG,
     conda:
         "../envs/isce2.yaml"
     resources:
@@ -76,9 +76,9 @@ rule isce_command:
     input:
         unpack(get_isce_command_inputs),
     output:
-        done="results/isce/{fingerprint}/steps/{step}/{index}.done",
+        done=paths.ISCE_COMMAND_DONE,
     log:
-        "logs/isce/{fingerprint}/{step}/{index}.log",
+        paths.ISCE_COMMAND_LOG,
     conda:
         "../envs/isce2.yaml"
     threads: get_isce_step_threads
@@ -98,9 +98,9 @@ rule isce_chain:
     input:
         unpack(get_isce_chain_inputs),
     output:
-        done="results/isce/{fingerprint}/chains/{grouping}/{chain}.done",
+        done=paths.ISCE_CHAIN_DONE,
     log:
-        "logs/isce/{fingerprint}/chains/{grouping}/{chain}.log",
+        paths.ISCE_CHAIN_LOG,
     conda:
         "../envs/isce2.yaml"
     threads: get_isce_chain_threads
@@ -120,18 +120,18 @@ rule isce_step:
     input:
         unpack(get_isce_step_inputs),
     output:
-        touch("results/isce/{fingerprint}/steps/{step}.done"),
+        touch(paths.ISCE_STEP_DONE),
     localrule: True
 
 
 rule isce_stack_complete:
     input:
-        plan="results/isce/{fingerprint}/plan.json",
+        plan=paths.ISCE_PLAN,
         last_step=get_isce_last_step,
     output:
-        complete="results/isce/{fingerprint}/complete.txt",
+        complete=paths.ISCE_STACK_COMPLETE,
     log:
-        "logs/isce/{fingerprint}/complete.log",
+        paths.ISCE_STACK_COMPLETE_LOG,
     localrule: True
     conda:
         "../envs/isce2.yaml"
@@ -148,9 +148,9 @@ rule isce_complete:
     input:
         get_isce_stack_complete,
     output:
-        "results/isce/complete.txt",
+        paths.ISCE_COMPLETE,
     log:
-        "logs/isce/complete.log",
+        paths.ISCE_COMPLETE_LOG,
     localrule: True
     conda:
         "../envs/isce2.yaml"

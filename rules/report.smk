@@ -6,7 +6,7 @@
 
 wildcard_constraints:
     layer="|".join(REPORT_QUICKLOOK_LAYERS),
-    page="[0-9]{3}",
+    page=paths.REPORT_QUICKLOOK_PAGE_PATTERN,
 
 
 rule report_hyp3_network:
@@ -14,21 +14,21 @@ rule report_hyp3_network:
         products=get_hyp3_products,
     output:
         network=report(
-            "results/report/hyp3/network.png",
+            paths.REPORT_HYP3_NETWORK,
             caption="../report/network.rst",
             category="Pairs and network",
             subcategory="HyP3",
             labels={"figure": "date against perpendicular baseline"},
         ),
         histogram=report(
-            "results/report/hyp3/temporal_baselines.png",
+            paths.REPORT_HYP3_BASELINES,
             caption="../report/temporal_baselines.rst",
             category="Pairs and network",
             subcategory="HyP3",
             labels={"figure": "temporal-baseline histogram"},
         ),
     log:
-        "logs/report/hyp3_network.log",
+        paths.REPORT_LOG.format(item="hyp3_network"),
     localrule: True
     conda:
         "../envs/insarflow.yaml"
@@ -43,10 +43,10 @@ rule report_hyp3_network:
 # is submitted or paid for (dates only). Not part of the default target.
 rule report_planned_network:
     output:
-        network="results/report/planned/network.png",
-        histogram="results/report/planned/temporal_baselines.png",
+        network=paths.REPORT_PLANNED_NETWORK,
+        histogram=paths.REPORT_PLANNED_BASELINES,
     log:
-        "logs/report/planned_network.log",
+        paths.REPORT_LOG.format(item="planned_network"),
     localrule: True
     conda:
         "../envs/insarflow.yaml"
@@ -60,24 +60,24 @@ rule report_planned_network:
 rule report_hyp3_jobs:
     input:
         # status.tsv's rule refreshes the status boards this timeline reads.
-        status="results/hyp3/status.tsv",
+        status=paths.HYP3_STATUS,
         finished=get_report_hyp3_finished_records,
         products=get_hyp3_products,
     output:
         timeline=report(
-            "results/report/hyp3/job_timeline.png",
+            paths.REPORT_HYP3_TIMELINE,
             caption="../report/job_timeline.rst",
             category="HyP3 jobs",
             labels={"item": "timeline of every job"},
         ),
         table=report(
-            "results/report/hyp3/credits_and_expiry.html",
+            paths.REPORT_HYP3_CREDITS,
             caption="../report/credits_and_expiry.rst",
             category="HyP3 jobs",
             labels={"item": "credits per account, product expiry"},
         ),
     log:
-        "logs/report/hyp3_jobs.log",
+        paths.REPORT_LOG.format(item="hyp3_jobs"),
     localrule: True
     conda:
         "../envs/insarflow.yaml"
@@ -93,14 +93,14 @@ rule report_hyp3_quicklooks:
         products=get_report_quicklook_products,
     output:
         report(
-            "results/report/hyp3/quicklooks/{layer}/page-{page}.png",
+            paths.REPORT_QUICKLOOK_PAGE,
             caption="../report/quicklooks.rst",
             category="Quicklooks",
             subcategory=get_report_quicklook_title,
             labels=get_report_quicklook_labels,
         ),
     log:
-        "logs/report/quicklooks/{layer}/page-{page}.log",
+        paths.REPORT_QUICKLOOK_LOG,
     localrule: True
     conda:
         "../envs/insarflow.yaml"
@@ -116,21 +116,21 @@ rule report_isce_network:
         complete=get_isce_stack_complete,
     output:
         network=report(
-            "results/report/isce/network.png",
+            paths.REPORT_ISCE_NETWORK,
             caption="../report/network.rst",
             category="Pairs and network",
             subcategory="ISCE stack",
             labels={"figure": "date against perpendicular baseline"},
         ),
         histogram=report(
-            "results/report/isce/temporal_baselines.png",
+            paths.REPORT_ISCE_BASELINES,
             caption="../report/temporal_baselines.rst",
             category="Pairs and network",
             subcategory="ISCE stack",
             labels={"figure": "temporal-baseline histogram"},
         ),
     log:
-        "logs/report/isce_network.log",
+        paths.REPORT_LOG.format(item="isce_network"),
     localrule: True
     conda:
         "../envs/insarflow.yaml"
@@ -146,19 +146,19 @@ rule report_isce_timing:
         complete=get_isce_stack_complete,
     output:
         gantt=report(
-            "results/report/isce/commands_gantt.png",
+            paths.REPORT_ISCE_GANTT,
             caption="../report/isce_gantt.rst",
             category="ISCE",
             labels={"figure": "Gantt chart of the run-file commands"},
         ),
         steps=report(
-            "results/report/isce/step_wall_times.png",
+            paths.REPORT_ISCE_STEP_TIMES,
             caption="../report/isce_step_times.rst",
             category="ISCE",
             labels={"figure": "wall time per step"},
         ),
     log:
-        "logs/report/isce_timing.log",
+        paths.REPORT_LOG.format(item="isce_timing"),
     localrule: True
     conda:
         "../envs/insarflow.yaml"
@@ -170,36 +170,36 @@ rule report_isce_timing:
 
 rule report_displacement:
     input:
-        velocity=TIMESERIES_PATHS.VELOCITY,
-        timeseries=TIMESERIES_PATHS.TIMESERIES,
-        work=TIMESERIES_PATHS.MINTPY_DIR,
+        velocity=paths.VELOCITY_H5,
+        timeseries=paths.TIMESERIES_H5,
+        work=paths.MINTPY_DIR,
     output:
         velocity=report(
-            "results/report/displacement/velocity.png",
+            paths.REPORT_VELOCITY,
             caption="../report/velocity.rst",
             category="Displacement",
             labels={"figure": "velocity (mm/yr)"},
         ),
         velocity_std=report(
-            "results/report/displacement/velocity_std.png",
+            paths.REPORT_VELOCITY_STD,
             caption="../report/velocity_std.rst",
             category="Displacement",
             labels={"figure": "velocity standard deviation"},
         ),
         time_series=report(
-            "results/report/displacement/point_time_series.png",
+            paths.REPORT_POINT_TIME_SERIES,
             caption="../report/point_time_series.rst",
             category="Displacement",
             labels={"figure": "time series at two points"},
         ),
         coherence_matrix=report(
-            "results/report/displacement/coherence_matrix.png",
+            paths.REPORT_COHERENCE_MATRIX,
             caption="../report/coherence_matrix.rst",
             category="Displacement",
             labels={"figure": "coherence matrix"},
         ),
     log:
-        "logs/report/displacement.log",
+        paths.REPORT_LOG.format(item="displacement"),
     localrule: True
     conda:
         "../envs/insarflow.yaml"

@@ -1,14 +1,14 @@
 # Time-series stage: HyP3 products -> common-overlap clip -> MintPy smallbaselineApp -> maps.
-# Logic in insarflow.timeseries; paths in insarflow.timeseries.paths (TIMESERIES_PATHS).
+# Logic in insarflow.timeseries; paths in insarflow.paths.
 
 
 rule timeseries_clip:
     input:
         products=get_hyp3_products,
     output:
-        directory(TIMESERIES_PATHS.CLIPPED),
+        directory(paths.TIMESERIES_CLIPPED),
     log:
-        "logs/timeseries/clip.log",
+        paths.TIMESERIES_LOG.format(step="clip"),
     conda:
         "../envs/mintpy.yaml"
     script:
@@ -17,31 +17,31 @@ rule timeseries_clip:
 
 rule timeseries_mintpy:
     input:
-        clipped=TIMESERIES_PATHS.CLIPPED,
+        clipped=paths.TIMESERIES_CLIPPED,
     output:
-        work=directory(TIMESERIES_PATHS.MINTPY_DIR),
-        steps=TIMESERIES_PATHS.STEPS_RECORD,
-        timeseries=TIMESERIES_PATHS.TIMESERIES,
-        velocity=TIMESERIES_PATHS.VELOCITY,
+        work=directory(paths.MINTPY_DIR),
+        steps=paths.MINTPY_STEPS,
+        timeseries=paths.TIMESERIES_H5,
+        velocity=paths.VELOCITY_H5,
     log:
-        "logs/timeseries/mintpy.log",
+        paths.TIMESERIES_LOG.format(step="mintpy"),
     conda:
         "../envs/mintpy.yaml"
     threads: get_timeseries_threads
     params:
         settings=get_timeseries_settings(),
-        template=TIMESERIES_PATHS.TEMPLATE,
+        template=paths.MINTPY_TEMPLATE,
     script:
         "../scripts/timeseries_mintpy.py"
 
 
 rule timeseries_kmz:
     input:
-        work=TIMESERIES_PATHS.MINTPY_DIR,
+        work=paths.MINTPY_DIR,
     output:
-        kmz=TIMESERIES_PATHS.VELOCITY_KMZ,
+        kmz=paths.VELOCITY_KMZ,
     log:
-        "logs/timeseries/kmz.log",
+        paths.TIMESERIES_LOG.format(step="kmz"),
     localrule: True
     conda:
         "../envs/mintpy.yaml"
@@ -51,17 +51,17 @@ rule timeseries_kmz:
 
 rule timeseries_export:
     input:
-        velocity=TIMESERIES_PATHS.VELOCITY,
-        timeseries=TIMESERIES_PATHS.TIMESERIES,
-        work=TIMESERIES_PATHS.MINTPY_DIR,
+        velocity=paths.VELOCITY_H5,
+        timeseries=paths.TIMESERIES_H5,
+        work=paths.MINTPY_DIR,
     output:
-        velocity_tif=TIMESERIES_PATHS.VELOCITY_TIF,
-        velocity_std_tif=TIMESERIES_PATHS.VELOCITY_STD_TIF,
-        coherence_tif=TIMESERIES_PATHS.TEMPORAL_COHERENCE_TIF,
-        velocity_png=TIMESERIES_PATHS.VELOCITY_PNG,
-        displacement_png=TIMESERIES_PATHS.DISPLACEMENT_PNG,
+        velocity_tif=paths.VELOCITY_TIF,
+        velocity_std_tif=paths.VELOCITY_STD_TIF,
+        coherence_tif=paths.TEMPORAL_COHERENCE_TIF,
+        velocity_png=paths.VELOCITY_PNG,
+        displacement_png=paths.DISPLACEMENT_PNG,
     log:
-        "logs/timeseries/export.log",
+        paths.TIMESERIES_LOG.format(step="export"),
     conda:
         "../envs/mintpy.yaml"
     params:

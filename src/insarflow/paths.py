@@ -1,4 +1,4 @@
-"""Where the workflow writes: every HyP3 output-path template and wildcard pattern, once.
+"""Where the workflow writes: every output-path template and wildcard pattern, once.
 
 The rules (``rules/*.smk``) and the package build their paths from these templates, so a path
 or a wildcard pattern is never spelled twice. ``{options}`` is the label of one set of job
@@ -26,7 +26,12 @@ ROUND_PATTERN = r"\d+"
 ISCE_FINGERPRINT_LENGTH = 12
 DEM_KEY_LENGTH = 10
 ISCE_FINGERPRINT_PATTERN = f"[0-9a-f]{{{ISCE_FINGERPRINT_LENGTH}}}"
-DEM_KEY_PATTERN = f"glo30_[0-9a-f]{{{DEM_KEY_LENGTH}}}"
+DEM_KEY_PREFIX = "glo30_"  # Copernicus GLO-30
+DEM_KEY_PATTERN = f"{DEM_KEY_PREFIX}[0-9a-f]{{{DEM_KEY_LENGTH}}}"
+ISCE_STEP_PATTERN = "run_[0-9]+_[A-Za-z0-9_]+"  # a run file's name
+ISCE_CHAIN_PATTERN = ISCE_STEP_PATTERN + "-[0-9]+"  # insarflow.isce.dependencies' chain ids
+ISCE_GROUPING_PATTERN = "chains|long_chains"
+ISCE_INDEX_PATTERN = "[0-9]+"  # a command's line in its run file (written 0001, 0002, ...)
 
 # Output templates.
 # One file per set of options (not one per pair: a rule with N outputs costs Snakemake O(N^2)
@@ -53,6 +58,69 @@ HYP3_RESTAGE_LOG = "logs/hyp3/restage/{options}/{pair}.log"
 HYP3_SUMMARY_LOG = "logs/hyp3/summary.log"
 HYP3_STATUS_LOG = "logs/hyp3/status.log"
 HYP3_PLAN_LOG = "logs/hyp3/plan.log"
+
+# ISCE2 stacks (the layout is described in insarflow.isce.plan).
+DEM = "resources/dem/{dem_key}/dem.wgs84"  # shared by stacks
+DEM_XML = DEM + ".xml"
+DEM_VRT = DEM + ".vrt"
+ISCE_STACK = "results/isce/{fingerprint}"
+ISCE_ORBITS = ISCE_STACK + "/orbits.tsv"
+ISCE_AUX_CAL = ISCE_STACK + "/aux_cal.txt"
+ISCE_REQUEST = ISCE_STACK + "/request.json"
+ISCE_SAFE_LIST = ISCE_STACK + "/safe_list.txt"
+ISCE_PLAN = ISCE_STACK + "/plan.json"
+ISCE_WORK_DIR = ISCE_STACK + "/stack"
+ISCE_COMMAND_DONE = ISCE_STACK + "/steps/{step}/{index}.done"
+ISCE_STEP_DONE = ISCE_STACK + "/steps/{step}.done"
+ISCE_CHAIN_DONE = ISCE_STACK + "/chains/{grouping}/{chain}.done"
+ISCE_STACK_COMPLETE = ISCE_STACK + "/complete.txt"
+ISCE_COMPLETE = "results/isce/complete.txt"  # the current stack's, under a fixed name
+
+DEM_LOG = "logs/isce/dem_{dem_key}.log"
+ISCE_LOGS = "logs/isce/{fingerprint}"
+ISCE_INPUTS_LOG = ISCE_LOGS + "/inputs.log"
+ISCE_RUN_FILES_LOG = ISCE_LOGS + "/run_files.log"
+ISCE_COMMAND_LOG = ISCE_LOGS + "/{step}/{index}.log"
+ISCE_CHAIN_LOG = ISCE_LOGS + "/chains/{grouping}/{chain}.log"
+ISCE_STACK_COMPLETE_LOG = ISCE_LOGS + "/complete.log"
+ISCE_COMPLETE_LOG = "logs/isce/complete.log"
+
+# Time series (MintPy on the HyP3 products).
+TIMESERIES = "results/timeseries"
+TIMESERIES_CLIPPED = TIMESERIES + "/clipped"  # the products' layers cut to their overlap
+MINTPY_DIR = TIMESERIES + "/mintpy"  # MintPy's work dir (template, inputs/, pic/, step logs)
+MINTPY_TEMPLATE = MINTPY_DIR + "/insarflow.txt"  # the template written from the config
+MINTPY_STEPS = TIMESERIES + "/mintpy_steps.json"  # each MintPy step: outcome, seconds, log
+TIMESERIES_H5 = TIMESERIES + "/timeseries.h5"  # MintPy's last corrected series, a stable name
+VELOCITY_H5 = TIMESERIES + "/velocity.h5"
+VELOCITY_TIF = TIMESERIES + "/velocity.tif"
+VELOCITY_STD_TIF = TIMESERIES + "/velocity_std.tif"
+TEMPORAL_COHERENCE_TIF = TIMESERIES + "/temporal_coherence.tif"
+VELOCITY_PNG = TIMESERIES + "/velocity.png"
+DISPLACEMENT_PNG = TIMESERIES + "/displacement.png"
+VELOCITY_KMZ = TIMESERIES + "/velocity.kmz"
+TIMESERIES_LOG = "logs/timeseries/{step}.log"  # clip, mintpy, kmz, export
+
+# Report items (figures and tables that `snakemake --report` collects).
+REPORT = "results/report"
+REPORT_HYP3_NETWORK = REPORT + "/hyp3/network.png"
+REPORT_HYP3_BASELINES = REPORT + "/hyp3/temporal_baselines.png"
+REPORT_PLANNED_NETWORK = REPORT + "/planned/network.png"
+REPORT_PLANNED_BASELINES = REPORT + "/planned/temporal_baselines.png"
+REPORT_HYP3_TIMELINE = REPORT + "/hyp3/job_timeline.png"
+REPORT_HYP3_CREDITS = REPORT + "/hyp3/credits_and_expiry.html"
+REPORT_QUICKLOOK_PAGE = REPORT + "/hyp3/quicklooks/{layer}/page-{page}.png"
+REPORT_QUICKLOOK_PAGE_PATTERN = "[0-9]{3}"
+REPORT_ISCE_NETWORK = REPORT + "/isce/network.png"
+REPORT_ISCE_BASELINES = REPORT + "/isce/temporal_baselines.png"
+REPORT_ISCE_GANTT = REPORT + "/isce/commands_gantt.png"
+REPORT_ISCE_STEP_TIMES = REPORT + "/isce/step_wall_times.png"
+REPORT_VELOCITY = REPORT + "/displacement/velocity.png"
+REPORT_VELOCITY_STD = REPORT + "/displacement/velocity_std.png"
+REPORT_POINT_TIME_SERIES = REPORT + "/displacement/point_time_series.png"
+REPORT_COHERENCE_MATRIX = REPORT + "/displacement/coherence_matrix.png"
+REPORT_LOG = "logs/report/{item}.log"
+REPORT_QUICKLOOK_LOG = "logs/report/quicklooks/{layer}/page-{page}.log"
 
 
 @dataclass(frozen=True)
@@ -83,6 +151,35 @@ class Hyp3State:
 
 def round_file(options: str, index: int) -> str:
     return HYP3_ROUND.format(options=options, round=index)
+
+
+def _command_index(index: int) -> str:
+    return f"{index:04d}"  # sorts in run-file order
+
+
+def dem_file(digest: str) -> str:
+    """The stitched DEM of a stack's footprint (``digest`` from insarflow.isce.dem.dem_key)."""
+    return DEM.format(dem_key=DEM_KEY_PREFIX + digest)
+
+
+def isce_stack(fingerprint: str) -> str:
+    return ISCE_STACK.format(fingerprint=fingerprint)
+
+
+def isce_command_done(fingerprint: str, step: str, index: int) -> str:
+    return ISCE_COMMAND_DONE.format(fingerprint=fingerprint, step=step, index=_command_index(index))
+
+
+def isce_command_log(fingerprint: str, step: str, index: int) -> str:
+    return ISCE_COMMAND_LOG.format(fingerprint=fingerprint, step=step, index=_command_index(index))
+
+
+def isce_step_done(fingerprint: str, step: str) -> str:
+    return ISCE_STEP_DONE.format(fingerprint=fingerprint, step=step)
+
+
+def isce_chain_done(fingerprint: str, grouping: str, chain: str) -> str:
+    return ISCE_CHAIN_DONE.format(fingerprint=fingerprint, grouping=grouping, chain=chain)
 
 
 HYP3_STATE = Hyp3State()

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from insarflow.timeseries import paths
+from insarflow import paths
 
 REPO = Path(__file__).resolve().parents[2]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
@@ -67,8 +67,8 @@ BURST_SETTINGS: dict[str, Any] = {
 # (phase, Snakemake targets) in order; each phase is one Snakemake run.
 PHASES = [
     ("HyP3 products (submit, watch, download)", ["results/hyp3/status.tsv"]),
-    ("clip to the common overlap", [paths.CLIPPED]),
-    ("MintPy smallbaselineApp", [paths.VELOCITY, paths.TIMESERIES]),
+    ("clip to the common overlap", [paths.TIMESERIES_CLIPPED]),
+    ("MintPy smallbaselineApp", [paths.VELOCITY_H5, paths.TIMESERIES_H5]),
     ("export GeoTIFFs and PNGs", [paths.VELOCITY_TIF, paths.VELOCITY_PNG, paths.DISPLACEMENT_PNG]),
 ]
 

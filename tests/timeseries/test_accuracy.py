@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from insarflow import paths
 from insarflow.sandbox.truth import write_truth
-from insarflow.timeseries import paths
 from insarflow.timeseries.accuracy import velocity_accuracy
 from tests.timeseries.stack import BURST_SETTINGS, run_phases, track_bursts, write_project
 

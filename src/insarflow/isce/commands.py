@@ -260,7 +260,7 @@ def run_chain(
     """Run the commands of a chain (``step, index, minutes`` in order) as one job. Each keeps
     its own log, marker and time-out history; one that finished in an earlier attempt is not
     run again. ``done_file`` is written when all have finished."""
-    from insarflow.isce.plan import command_log, command_marker
+    from insarflow.paths import isce_command_done, isce_command_log
 
     with open(plan_file) as handle:
         fingerprint = json.load(handle)["fingerprint"]
@@ -268,8 +268,8 @@ def run_chain(
     with open(log_file, "w", buffering=1) as log:
         log.write(f"# {_stamp()} chain {chain}: {len(runtimes)} command(s)\n")
         for step, index, minutes in runtimes:
-            done = command_marker(fingerprint, step, index)
-            command_log_file = command_log(fingerprint, step, index)
+            done = isce_command_done(fingerprint, step, index)
+            command_log_file = isce_command_log(fingerprint, step, index)
             if os.path.exists(done):
                 log.write(f"# {step} command {index}: done in an earlier attempt\n")
                 continue

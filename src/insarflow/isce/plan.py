@@ -1,4 +1,4 @@
-"""The parsed run files of one stack (``plan.json``) and where each of its files lives.
+"""The parsed run files of one stack (``plan.json``), and the layout of a stack's files.
 
 ``plan.json`` is written once by the run-file checkpoint and then read by every input function
 and every command job, so it is loaded once per process and cached by path and mtime.
@@ -17,6 +17,8 @@ Layout of one stack (``<fp>`` is the settings fingerprint, see :mod:`insarflow.i
     results/isce/<fp>/chains/<grouping>/<chain>.done   a chain of commands run as one job
     results/isce/<fp>/complete.txt          every step done (copied to results/isce/complete.txt)
     logs/isce/<fp>/<step>/<i>.log           one log per command
+
+The templates are in :mod:`insarflow.paths` (``ISCE_*``, ``DEM``).
 """
 
 from __future__ import annotations
@@ -33,36 +35,6 @@ from insarflow.isce.runfiles import Step, step_kind
 
 # 2: one command per line, each with after/barrier/unit/chain/long_chain (dependencies.py)
 PLAN_FORMAT = 2
-RESULTS = "results/isce"
-
-
-def stack_root(fingerprint: str) -> str:
-    return f"{RESULTS}/{fingerprint}"
-
-
-def request_path(fingerprint: str) -> str:
-    return f"{stack_root(fingerprint)}/request.json"
-
-
-def work_dir(fingerprint: str) -> str:
-    return f"{stack_root(fingerprint)}/stack"
-
-
-def step_marker(fingerprint: str, step: str) -> str:
-    return f"{stack_root(fingerprint)}/steps/{step}.done"
-
-
-def command_marker(fingerprint: str, step: str, index: int) -> str:
-    return f"{stack_root(fingerprint)}/steps/{step}/{index:04d}.done"
-
-
-def command_log(fingerprint: str, step: str, index: int) -> str:
-    return f"logs/isce/{fingerprint}/{step}/{index:04d}.log"
-
-
-def chain_marker(fingerprint: str, grouping: str, chain: str) -> str:
-    """Marker of a chain of commands run as one job (``isce.grouping`` chains/long_chains)."""
-    return f"{stack_root(fingerprint)}/chains/{grouping}/{chain}.done"
 
 
 @dataclass

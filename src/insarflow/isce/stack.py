@@ -48,15 +48,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from insarflow import paths
 from insarflow.errors import UserError
 from insarflow.isce.dem import dem_key
 from insarflow.isce.dependencies import annotate
-from insarflow.isce.plan import PLAN_FORMAT, Plan, stack_root, work_dir
+from insarflow.isce.plan import PLAN_FORMAT, Plan
 from insarflow.isce.runfiles import parse_run_files
 from insarflow.isce.safe import find_safe_products, products_by_date
 from insarflow.paths import ISCE_FINGERPRINT_LENGTH
 
-SAFE_LIST_NAME = "safe_list.txt"
 # Where topsStack sits below an ISCE2 install root (conda package, source tree, build tree).
 TOPS_STACK_SUBDIRS = (
     "share/isce2/topsStack",
@@ -202,10 +202,7 @@ def build_stack_request(
     safes = tuple(
         os.path.join(slc_dir, product.path.name) for day in dates for product in by_date[day]
     )
-    dem = (
-        settings.get("dem_path")
-        or f"resources/dem/glo30_{dem_key(safes, dict(settings))}/dem.wgs84"
-    )
+    dem = settings.get("dem_path") or paths.dem_file(dem_key(safes, dict(settings)))
     num_connections = _num_connections(dates, pair_dates)
     options = stack_sentinel_options(settings, dem, num_connections)
     isce_home = _absolute(settings["isce_home"]) if settings.get("isce_home") else None
@@ -218,8 +215,8 @@ def build_stack_request(
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     fingerprint = digest[:ISCE_FINGERPRINT_LENGTH]
     arguments = (
-        f"--slc_directory={_absolute(os.path.join(stack_root(fingerprint), SAFE_LIST_NAME))}",
-        f"--working_directory={_absolute(work_dir(fingerprint))}",
+        f"--slc_directory={_absolute(paths.ISCE_SAFE_LIST.format(fingerprint=fingerprint))}",
+        f"--working_directory={_absolute(paths.ISCE_WORK_DIR.format(fingerprint=fingerprint))}",
         *options,
     )
     return StackRequest(
@@ -306,8 +303,8 @@ def generate_run_files(
     """Run stackSentinel.py for a request in a clean work dir and parse its run files."""
     request = json.loads(Path(request_file).read_text())
     fingerprint = request["fingerprint"]
-    root = Path(stack_root(fingerprint)).absolute()
-    stack = Path(work_dir(fingerprint)).absolute()
+    root = Path(paths.isce_stack(fingerprint)).absolute()
+    stack = Path(paths.ISCE_WORK_DIR.format(fingerprint=fingerprint)).absolute()
     # A fresh generation: old run files and outputs would send stackSentinel into update
     # mode or make it refuse, and old markers must not count for the new run files.
     for stale in (stack, root / "steps", root / "chains"):
@@ -315,7 +312,9 @@ def generate_run_files(
             log(f"removing {stale} (run files are regenerated)")
             shutil.rmtree(stale)
     stack.mkdir(parents=True)
-    (root / SAFE_LIST_NAME).write_text("".join(f"{safe}\n" for safe in request["safes"]))
+    Path(paths.ISCE_SAFE_LIST.format(fingerprint=fingerprint)).absolute().write_text(
+        "".join(f"{safe}\n" for safe in request["safes"])
+    )
     tops_dir = find_tops_stack(request["isce_home"])
     argv = [*python_script_argv(tops_dir / "stackSentinel.py"), *request["arguments"]]
     log(f"topsStack: {tops_dir}")

@@ -22,15 +22,8 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from insarflow.isce.plan import (
-    Plan,
-    chain_marker,
-    command_marker,
-    request_path,
-    stack_root,
-    step_marker,
-    step_resources,
-)
+from insarflow import paths
+from insarflow.isce.plan import Plan, step_resources
 from insarflow.isce.stack import StackRequest, build_stack_request
 
 STACK_SENTINEL_RESOURCES = "stack_sentinel"  # isce.step_resources key of the run-file job
@@ -66,11 +59,11 @@ class IsceWorkflow:
         }
 
     def run_files_inputs(self) -> dict[str, Any]:
-        root = stack_root(self.fingerprint)
+        fingerprint = self.fingerprint
         return {
-            "request": request_path(self.fingerprint),
-            "orbits": f"{root}/orbits.tsv",
-            "aux_cal": f"{root}/aux_cal.txt",
+            "request": paths.ISCE_REQUEST.format(fingerprint=fingerprint),
+            "orbits": paths.ISCE_ORBITS.format(fingerprint=fingerprint),
+            "aux_cal": paths.ISCE_AUX_CAL.format(fingerprint=fingerprint),
             "dem": self.dem,
             "dem_xml": f"{self.dem}.xml",
             "safes": list(self.request.safes),
@@ -87,7 +80,7 @@ class IsceWorkflow:
 
         return attempt_runtime(
             self.resources(step)["runtime"],
-            command_marker(fingerprint, step, index),
+            paths.isce_command_done(fingerprint, step, index),
             float(self.settings.get("runtime_retry_factor", 1.5)),
             float(self.settings.get("runtime_retry_max", 2880)),
         )
@@ -113,13 +106,15 @@ class IsceWorkflow:
         """The marker of the job that runs a command: its own, or its chain's."""
         chain = self.chain_of(plan.command(step, index))
         if chain:
-            return chain_marker(plan.fingerprint, self.grouping, chain)
-        return command_marker(plan.fingerprint, step, index)
+            return paths.isce_chain_done(plan.fingerprint, self.grouping, chain)
+        return paths.isce_command_done(plan.fingerprint, step, index)
 
     def _waits_for(self, plan: Plan, step: str, command: dict[str, Any]) -> dict[str, Any]:
         if self.waits_for_steps or command.get("barrier", True):
             previous = plan.previous_step(step)
-            return {"previous": step_marker(plan.fingerprint, previous)} if previous else {}
+            return (
+                {"previous": paths.isce_step_done(plan.fingerprint, previous)} if previous else {}
+            )
         return {"after": [self.job_marker(plan, name, number) for name, number in command["after"]]}
 
     def command_inputs(self, plan: Plan, plan_file: str, step: str, index: int) -> dict[str, Any]:
@@ -143,7 +138,7 @@ class IsceWorkflow:
 
     def chain_inputs(self, plan: Plan, plan_file: str, chain: str) -> dict[str, Any]:
         """What the chain's commands wait for outside the chain."""
-        own = chain_marker(plan.fingerprint, self.grouping, chain)
+        own = paths.isce_chain_done(plan.fingerprint, self.grouping, chain)
         waits: set[str] = set()
         for step, command in self.chain_members(plan, chain):
             for markers in self._waits_for(plan, step, command).values():
@@ -180,8 +175,8 @@ class IsceWorkflow:
         }
         previous = plan.previous_step(step)
         if previous:
-            inputs["previous"] = step_marker(plan.fingerprint, previous)
+            inputs["previous"] = paths.isce_step_done(plan.fingerprint, previous)
         return inputs
 
     def last_step_marker(self, plan: Plan) -> str:
-        return step_marker(plan.fingerprint, plan.step_names[-1])
+        return paths.isce_step_done(plan.fingerprint, plan.step_names[-1])
