@@ -1,25 +1,21 @@
 import sys
 
-from snakemake.utils import validate
-
 from insarflow import paths
-from insarflow.config import apply_renamed_keys, check_config, load_schema, select_pairs
+from insarflow.config import apply_renamed_keys, check_config, select_pairs
 from insarflow.errors import UserError
 from insarflow.hyp3.credentials import load_accounts
 from insarflow.hyp3.jobs import HYP3_JOB_OPTIONS, options_label
 from insarflow.hyp3.rounds import RoundIndex
 from insarflow.hyp3.sandbox_process import acquire_sandbox, release_sandbox
 
-SCHEMA = "../config/schemas/config.schema.yaml"
 MIN_REAL_POLL_INTERVAL_S = 30
 
 for notice in apply_renamed_keys(config):
     logger.warning(notice)
 
 try:
-    # One readable line per problem first; then snakemake's validate fills the defaults.
-    check_config(config, load_schema(workflow.source_path(SCHEMA)))
-    validate(config, schema=SCHEMA)
+    # One pass: one readable line per problem, and the schema's defaults filled in.
+    check_config(config)
     PAIRS = {pair.pair_id: pair for pair in select_pairs(config)}
     RUN_HYP3 = config["processor"] in ("hyp3", "both")
     RUN_ISCE = config["processor"] in ("isce", "both")
@@ -324,7 +320,7 @@ def get_isce_step_runtime(wildcards, attempt):
 
 
 def get_isce_pair_ids(wildcards):
-    return " ".join(f"{a}_{b}" for a, b in sorted(ISCE.pairs))
+    return [f"{a}_{b}" for a, b in sorted(ISCE.pairs)]
 
 
 # === Time-series input functions (rules/timeseries.smk) ===

@@ -2,10 +2,10 @@
 # then one job per run-file command, a step marker per run file, and the completion file.
 # Design notes: src/insarflow/isce/ (stack.py: pairs and fingerprint; runfiles.py: parsing;
 # commands.py: running one command). Paths: insarflow.paths (ISCE_*, DEM).
-# Shell rules name the ISCE2 conda env (used with --sdm conda); insarflow's own helpers in
-# them run with the Python that runs Snakemake ($INSARFLOW_JOB_PYTHON, set in common.smk), as
-# that env has no insarflow.
-from insarflow.isce import jobs as isce_jobs
+# Python steps are `script:` rules calling one package function through run_step, like every
+# stage. The rules that start ISCE2 programs are `shell:` rules in the ISCE2 conda env (with
+# --sdm conda); the small insarflow runner in front of each program runs with the Python that
+# runs Snakemake ($INSARFLOW_JOB_PYTHON, set in common.smk), as that env has no insarflow.
 
 
 wildcard_constraints:
@@ -27,10 +27,12 @@ rule isce_dem:
     log:
         paths.DEM_LOG,
     localrule: True
+    conda:
+        "../envs/insarflow.yaml"
     params:
         settings=get_isce_dem_settings,
-    run:
-        isce_jobs.make_dem(input, output, params.settings, log)
+    script:
+        "../scripts/isce_dem.py"
 
 
 # Orbits (sentineleof; covered SLCs need no network), AUX_CAL note, stackSentinel request.
@@ -44,12 +46,14 @@ rule isce_inputs:
     log:
         paths.ISCE_INPUTS_LOG,
     localrule: True
+    conda:
+        "../envs/insarflow.yaml"
     params:
         orbit_dir=get_isce_orbit_dir,
         aux_dir=get_isce_aux_dir,
         request=get_isce_stack_request,
-    run:
-        isce_jobs.prepare_inputs(input, output, params, log)
+    script:
+        "../scripts/isce_inputs.py"
 
 
 # stackSentinel.py in a clean work dir; plan.json lists every step and command.
@@ -134,12 +138,11 @@ rule isce_stack_complete:
         paths.ISCE_STACK_COMPLETE_LOG,
     localrule: True
     conda:
-        "../envs/isce2.yaml"
+        "../envs/insarflow.yaml"
     params:
         pairs=get_isce_pair_ids,
-    shell:
-        '"$INSARFLOW_JOB_PYTHON" -m insarflow.isce.complete --plan {input.plan} '
-        '--output {output.complete} --pairs "{params.pairs}" > {log} 2>&1'
+    script:
+        "../scripts/isce_stack_complete.py"
 
 
 # The current stack's completion file, under a fixed name. Its input is not behind the

@@ -1,13 +1,15 @@
-"""Configuration: schema checks with one-line messages, and the pairs a config selects."""
+"""Configuration: one validation against the schema (one-line messages, defaults filled in),
+and the pairs a config selects."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copy
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from insarflow.errors import UserError
@@ -86,10 +88,27 @@ def apply_renamed_keys(config: dict[str, Any]) -> list[str]:
     return notices
 
 
-def check_config(config: Mapping[str, Any], schema: Mapping[str, Any] | None = None) -> None:
-    """Raise UserError with one line per problem (key, bad value, what is allowed)."""
+def _fill_defaults(
+    validator: Any, properties: Mapping[str, Any], instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    if isinstance(instance, dict):
+        for name, subschema in properties.items():
+            if "default" in subschema:
+                # a copy: the config must never share (and later change) the schema's objects
+                instance.setdefault(name, copy.deepcopy(subschema["default"]))
+    yield from Draft202012Validator.VALIDATORS["properties"](
+        validator, properties, instance, schema
+    )
+
+
+_DefaultingValidator = validators.extend(Draft202012Validator, {"properties": _fill_defaults})
+
+
+def check_config(config: dict[str, Any], schema: Mapping[str, Any] | None = None) -> None:
+    """Validate ``config`` against the schema and fill in its defaults, in one pass; raise
+    UserError with one line per problem (key, bad value, what is allowed)."""
     schema = schema if schema is not None else load_schema()
-    validator = Draft202012Validator(schema)
+    validator = _DefaultingValidator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     problems = [f"config: {_describe(_deepest(error))}" for error in errors]
     hyp3 = config.get("hyp3") or {}
@@ -102,9 +121,7 @@ def check_config(config: Mapping[str, Any], schema: Mapping[str, Any] | None = N
             "config: hyp3.looks = '5x1' is only for INSAR_ISCE_BURST; "
             "allowed for INSAR_GAMMA: '20x4', '10x2'"
         )
-    # Checked before defaults are filled: a missing `pairs` key means its schema default.
-    pairs_default = schema["properties"]["pairs"].get("default")
-    if not problems and not config.get("pairs", pairs_default) and not config.get("scenes"):
+    if not problems and not config.get("pairs") and not config.get("scenes"):
         problems.append(
             "config: pairs and scenes are both empty; set `pairs` (a TSV) or `scenes` (a list)"
         )

@@ -19,7 +19,8 @@ would poison the rerun (rsmas_insar#418); it is removed before the command start
 
 This module runs as ``$INSARFLOW_JOB_PYTHON -m insarflow.isce.commands`` once per command, inside
 the job's shell (which may have the ISCE2 conda env active). It is started thousands of times,
-so it imports only a few standard modules (no argparse, dataclasses or pathlib): about 30 ms.
+so it imports only a few standard modules (no dataclasses or pathlib; argparse only in
+``main``): about 40 ms.
 """
 
 from __future__ import annotations
@@ -37,8 +38,6 @@ from insarflow.isce.runfiles import step_kind
 RERUN_HAZARDS: dict[str, tuple[str, ...]] = {
     "extract_stack_valid_region": ("stack",),
 }
-OPTIONS = ("--plan", "--step", "--index", "--log", "--done", "--threads", "--timeout-minutes")
-CHAIN_OPTIONS = ("--plan", "--chain", "--runtimes", "--log", "--done", "--threads")
 # A SIGTERM this close to the time limit (seconds, or this share of it) is the time limit.
 TIME_LIMIT_MARGIN = (60.0, 0.1)
 
@@ -285,18 +284,6 @@ def run_chain(
     return 0
 
 
-def _parse(argv: list[str], names: tuple[str, ...] = OPTIONS) -> dict[str, str]:
-    if len(argv) % 2 or any(key not in names for key in argv[::2]):
-        raise SystemExit(
-            f"usage: python -m insarflow.isce.commands {' '.join(o + ' X' for o in names)}"
-        )
-    options = dict(zip(argv[::2], argv[1::2], strict=True))
-    missing = [key for key in names[:5] if key not in options]
-    if missing:
-        raise SystemExit(f"insarflow.isce.commands: missing {', '.join(missing)}")
-    return options
-
-
 def _runtimes(text: str) -> list[tuple[str, int, float]]:
     """``step:index=minutes,...`` -> [(step, index, minutes), ...]."""
     found = []
@@ -308,33 +295,44 @@ def _runtimes(text: str) -> list[tuple[str, int, float]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if "--chain" in argv[::2]:
-        options = _parse(argv, CHAIN_OPTIONS)
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m insarflow.isce.commands",
+        description="Run one run-file command (--step/--index) or a chain of them (--chain).",
+    )
+    parser.add_argument("--plan", required=True)
+    parser.add_argument("--log", required=True)
+    parser.add_argument("--done", required=True)
+    parser.add_argument("--threads", type=int, default=1)
+    one = parser.add_argument_group("one command")
+    one.add_argument("--step")
+    one.add_argument("--index", type=int)
+    one.add_argument("--timeout-minutes", type=float)
+    chain = parser.add_argument_group("a chain")
+    chain.add_argument("--chain")
+    chain.add_argument("--runtimes", type=_runtimes, help="step:index=minutes,...")
+    args = parser.parse_args(argv)
+    if args.chain:
         code = run_chain(
-            options["--plan"],
-            options["--chain"],
-            _runtimes(options["--runtimes"]),
-            options["--log"],
-            options["--done"],
-            int(options.get("--threads", 1)),
+            args.plan, args.chain, args.runtimes or [], args.log, args.done, args.threads
         )
-        what = f"chain {options['--chain']}"
-    else:
-        options = _parse(argv)
-        timeout = options.get("--timeout-minutes")
+        what = f"chain {args.chain}"
+    elif args.step and args.index:
         code = run_command(
-            options["--plan"],
-            options["--step"],
-            int(options["--index"]),
-            options["--log"],
-            options["--done"],
-            int(options.get("--threads", 1)),
-            float(timeout) if timeout else None,
+            args.plan,
+            args.step,
+            args.index,
+            args.log,
+            args.done,
+            args.threads,
+            args.timeout_minutes,
         )
-        what = f"{options['--step']} command {int(options['--index'])}"
+        what = f"{args.step} command {args.index}"
+    else:
+        parser.error("give --step and --index, or --chain and --runtimes")
     if code != 0:
-        print(f"insarflow: {what} failed (exit {code}); see {options['--log']}", file=sys.stderr)
+        print(f"insarflow: {what} failed (exit {code}); see {args.log}", file=sys.stderr)
     return 1 if code != 0 else 0
 
 

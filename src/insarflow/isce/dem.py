@@ -24,15 +24,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from insarflow.errors import UserError
+from insarflow.errors import ServiceError, UserError
 from insarflow.isce.safe import footprint
 from insarflow.paths import DEM_KEY_LENGTH
+
+log = logging.getLogger(__name__)
 
 BURST_REACH_DEG = 1.0
 DEM_NAME = "glo_30"
@@ -202,23 +205,26 @@ def stitch_isce_dem(
     for key, value in GDAL_HTTP_SETTINGS.items():
         os.environ.setdefault(key, value)
     bounds = dem_bounds(safes, bbox, margin)
-    print(f"DEM bounds [W, S, E, N]: {bounds}", flush=True)
-    array, profile = stitch_dem(
-        bounds,
-        DEM_NAME,
-        dst_ellipsoidal_height=True,
-        dst_area_or_point="Point",
-        n_threads_downloading=5,
-        dst_tile_dir=tile_dir,
-        # dem_stitcher's geoid check rejects pathlib.Path: it must be a str.
-        geoid_path=str(geoid_path) if geoid_path else None,
-    )
+    log.info("DEM bounds [W, S, E, N]: %s", bounds)
+    try:
+        array, profile = stitch_dem(
+            bounds,
+            DEM_NAME,
+            dst_ellipsoidal_height=True,
+            dst_area_or_point="Point",
+            n_threads_downloading=5,
+            dst_tile_dir=tile_dir,
+            # dem_stitcher's geoid check rejects pathlib.Path: it must be a str.
+            geoid_path=str(geoid_path) if geoid_path else None,
+        )
+    except OSError as error:  # rasterio's and requests' I/O errors: tiles out of reach
+        raise ServiceError(
+            f"GLO-30 tiles for {bounds} could not be read ({type(error).__name__}: {error}); "
+            "check the network, or set isce.dem_tile_dir or isce.dem_path"
+        ) from None
     if not np.isfinite(array).any():
-        raise RuntimeError(f"GLO-30 has no heights within {bounds}")
+        raise UserError(f"GLO-30 has no heights within {bounds}")
     transform = profile["transform"]
-    print(
-        f"DEM grid {array.shape[1]} x {array.shape[0]}, transform {tuple(transform)[:6]}",
-        flush=True,
-    )
+    log.info("DEM grid %d x %d, transform %s", array.shape[1], array.shape[0], tuple(transform)[:6])
     write_isce_dem(array, transform, dem_file)
     return bounds

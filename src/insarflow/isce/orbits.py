@@ -16,13 +16,17 @@ never logged.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from insarflow.errors import ServiceError, UserError
 from insarflow.isce.safe import SafeProduct, ipf_version, parse_safe_path
+
+log = logging.getLogger(__name__)
 
 MARGIN = timedelta(seconds=60)
 REQUEST_TIMEOUT_S = 60
@@ -118,16 +122,19 @@ def ensure_orbits(
     missing = [
         product for product in products if not covering_orbit(product, orbit_names(orbit_dir))
     ]
-    print(
-        f"{len(products) - len(missing)} of {len(products)} SLCs already have an orbit in {orbit_dir}",
-        flush=True,
+    log.info(
+        "%d of %d SLCs already have an orbit in %s",
+        len(products) - len(missing),
+        len(products),
+        orbit_dir,
     )
     if missing:
-        print(f"downloading orbits for {len(missing)} SLC(s) with sentineleof", flush=True)
+        log.info("downloading orbits for %d SLC(s) with sentineleof", len(missing))
+        _log_sentineleof_to_this_step()
         try:
             _download(missing, orbit_dir)
         except OSError as error:  # requests' errors are OSErrors
-            raise RuntimeError(
+            raise ServiceError(
                 f"orbit download failed after {DOWNLOAD_ATTEMPTS} attempt(s): "
                 f"{type(error).__name__}: {error}"
             ) from None
@@ -140,7 +147,7 @@ def ensure_orbits(
         else:
             chosen[product.path.name] = name
     if still_missing:
-        raise RuntimeError(
+        raise UserError(
             f"no precise or restituted orbit covers {', '.join(still_missing)}; put matching EOF "
             f"files into {orbit_dir} (CDSE credentials: CDSE_USERNAME/CDSE_PASSWORD or netrc)"
         )
@@ -173,5 +180,15 @@ def check_aux_cal(safes: Sequence[str], aux_dir: str | Path, note: str | Path) -
     Path(note).parent.mkdir(parents=True, exist_ok=True)
     Path(note).write_text("\n".join(lines) + "\n")
     for line in lines:
-        print(line, flush=True)
+        log.info("%s", line)
     return needing
+
+
+def _log_sentineleof_to_this_step() -> None:
+    # sentineleof's logger stands outside the logging tree: give it the step's handlers.
+    from eof.log import logger
+
+    logger.setLevel(logging.INFO)
+    for handler in logging.getLogger().handlers:
+        if handler not in logger.handlers:
+            logger.addHandler(handler)
