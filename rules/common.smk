@@ -355,6 +355,11 @@ def get_timeseries_settings():
     return dict(config["timeseries"])
 
 
+def get_timeseries_job_resources():
+    # mem_mb and runtime, from the schema's defaults or the user's config (no profile values)
+    return dict(config["timeseries"]["job_resources"])
+
+
 def get_timeseries_threads(wildcards):
     settings = config["timeseries"]
     return settings["num_workers"] if settings["cluster"] == "local" else 1

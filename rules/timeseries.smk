@@ -11,6 +11,8 @@ rule timeseries_clip:
         paths.TIMESERIES_LOG.format(step="clip"),
     conda:
         "../envs/mintpy.yaml"
+    resources:
+        **get_timeseries_job_resources(),
     script:
         "../scripts/timeseries_clip.py"
 
@@ -28,6 +30,8 @@ rule timeseries_mintpy:
     conda:
         "../envs/mintpy.yaml"
     threads: get_timeseries_threads
+    resources:
+        **get_timeseries_job_resources(),
     params:
         settings=get_timeseries_settings(),
         template=paths.MINTPY_TEMPLATE,
@@ -64,6 +68,8 @@ rule timeseries_export:
         paths.TIMESERIES_LOG.format(step="export"),
     conda:
         "../envs/mintpy.yaml"
+    resources:
+        **get_timeseries_job_resources(),
     params:
         settings=get_timeseries_settings(),
     script:

@@ -98,6 +98,22 @@ def test_dry_run_of_the_example_config_plans_the_jobs(workdir):
         assert pair.pair_id in output
 
 
+def test_time_series_jobs_ask_the_cluster_for_the_configured_size(workdir):
+    # The size comes from the config (schema default or the user's value), not the profile.
+    default = _snakemake(workdir, "-n", "--configfile", "config/config.yaml")
+    assert default.returncode == 0, default.stderr
+    (workdir / "big.yaml").write_text("timeseries:\n  job_resources:\n    mem_mb: 64000\n")
+    big = _snakemake(workdir, "-n", "--configfile", "config/config.yaml", "big.yaml")
+    assert big.returncode == 0, big.stderr
+
+    def mintpy_resources(output: str) -> str:
+        block = output[output.index("rule timeseries_mintpy:") :]
+        return next(line for line in block.splitlines() if "resources:" in line)
+
+    assert "runtime=120, mem_mb=8000," in mintpy_resources(default.stdout)
+    assert "runtime=120, mem_mb=64000," in mintpy_resources(big.stdout)
+
+
 def test_bad_config_value_stops_before_any_job(workdir):
     (workdir / "bad.yaml").write_text('hyp3:\n  looks: "40x8"\n')
     _assert_refused(

@@ -4,6 +4,7 @@ and the pairs a config selects."""
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,20 @@ SCHEMA_PATH = Path(__file__).with_name("config.schema.yaml")
 def load_schema(path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
     with open(path) as handle:
         return yaml.safe_load(handle)
+
+
+@functools.cache
+def _packaged_schema() -> dict[str, Any]:
+    return load_schema()
+
+
+def schema_defaults(*keys: str) -> dict[str, Any]:
+    """The defaults of the object setting at ``keys`` (e.g. ``"isce", "step_resources",
+    "default"``), from the schema: for code that gets settings a config did not fill."""
+    schema = _packaged_schema()
+    for key in keys:
+        schema = schema["properties"][key]
+    return {name: copy.deepcopy(prop["default"]) for name, prop in schema["properties"].items()}
 
 
 def _key_path(error: ValidationError) -> str:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from insarflow.config import schema_defaults
 from insarflow.files import write_json_atomic
 from insarflow.isce.runfiles import Step, step_kind
 
@@ -161,7 +162,7 @@ def load_plan(path: str | Path) -> Plan:
 def step_resources(settings: dict[str, Any], step: str) -> dict[str, int]:
     """Threads, mem_mb and runtime of a step (run file name or step kind) from isce.step_resources."""
     table = settings.get("step_resources") or {}
-    merged = {"threads": 1, "mem_mb": 4000, "runtime": 120}
+    merged = schema_defaults("isce", "step_resources", "default")
     merged.update(table.get("default") or {})
     merged.update(table.get(step_kind(step)) or {})
     return merged
