@@ -32,7 +32,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "src"))
 
-from insarflow.report import quicklooks, run  # noqa: E402
+from insarflow.report import pages as page_layout  # noqa: E402
+from insarflow.report import run  # noqa: E402
 from tests.report import synthetic  # noqa: E402
 
 GOAL_SECONDS = 60.0
@@ -77,7 +78,7 @@ def main() -> int:
         )
 
         out = work / "report"
-        pages = quicklooks.page_count(len(products))
+        pages = page_layout.page_count(len(products))
         timings: dict[str, float] = {}
 
         def timed(name: str, func, *func_args) -> None:
@@ -106,9 +107,9 @@ def main() -> int:
         )
 
         def all_pages() -> None:
-            for layer in quicklooks.LAYERS:
+            for layer in page_layout.LAYERS:
                 for page in range(1, pages + 1):
-                    chunk = products[quicklooks.page_slice(page)]
+                    chunk = products[page_layout.page_slice(page)]
                     run.quicklook_page(
                         chunk,
                         layer,

@@ -366,9 +366,9 @@ def get_timeseries_threads(wildcards):
 
 
 # === Report input functions (rules/report.smk) ===
-from insarflow.report import quicklooks as report_quicklooks
+from insarflow.report import pages as report_pages
 
-REPORT_QUICKLOOK_LAYERS = tuple(report_quicklooks.LAYERS)
+REPORT_QUICKLOOK_LAYERS = tuple(report_pages.LAYERS)
 
 
 def get_report_outputs(wildcards):
@@ -421,22 +421,22 @@ def get_report_hyp3_board():
 
 
 def get_report_quicklook_pages():
-    pages = report_quicklooks.page_count(len(PAIRS))
+    pages = report_pages.page_count(len(PAIRS))
     return [f"{page:03d}" for page in range(1, pages + 1)]
 
 
 def get_report_quicklook_products(wildcards):
     return get_hyp3_products(wildcards)[
-        report_quicklooks.page_slice(int(wildcards.page))
+        report_pages.page_slice(int(wildcards.page))
     ]
 
 
 def get_report_quicklook_title(wildcards):
-    return report_quicklooks.LAYERS[wildcards.layer].title
+    return report_pages.LAYERS[wildcards.layer].title
 
 
 def get_report_quicklook_labels(wildcards):
-    pair_ids = list(PAIRS)[report_quicklooks.page_slice(int(wildcards.page))]
+    pair_ids = list(PAIRS)[report_pages.page_slice(int(wildcards.page))]
     return {
         "page": wildcards.page,
         "pairs": f"{pair_ids[0]} … {pair_ids[-1]}" if pair_ids else "-",

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from insarflow.isce import commands
-from insarflow.report import displacement, hyp3_jobs, isce_timing, network, quicklooks, run
+from insarflow.report import displacement, hyp3_jobs, isce_timing, network, pages, quicklooks, run
 from insarflow.report.products import read_product
 
 from . import synthetic
@@ -196,21 +196,21 @@ def test_status_table_takes_expiry_from_finished_records_when_the_table_has_none
 
 def test_quicklooks_page_every_pair_with_its_label(hyp3, tmp_path):
     products = [str(p) for p in hyp3["products"]]
-    pages = quicklooks.page_count(len(products))
-    assert pages == 2
+    page_total = pages.page_count(len(products))
+    assert page_total == 2
     # a product without a coherence layer keeps its cell
     lacking = read_product(products[-1]).layer("corr")
     lacking.rename(lacking.with_suffix(".tif.hidden"))
     try:
         sizes = set()
-        for layer in quicklooks.LAYERS:
-            for page in range(1, pages + 1):
-                chunk = products[quicklooks.page_slice(page)]
+        for layer in pages.LAYERS:
+            for page in range(1, page_total + 1):
+                chunk = products[pages.page_slice(page)]
                 out = tmp_path / f"{layer}-{page}.png"
-                run.quicklook_page(chunk, layer, page, pages, str(out))
+                run.quicklook_page(chunk, layer, page, page_total, str(out))
                 sizes.add(assert_image(out)[0])
-        assert len(products[quicklooks.page_slice(1)]) == 36
-        assert len(products[quicklooks.page_slice(2)]) == 4
+        assert len(products[pages.page_slice(1)]) == 36
+        assert len(products[pages.page_slice(2)]) == 4
         assert len(sizes) == 1  # every page as wide as the others
     finally:
         lacking.with_suffix(".tif.hidden").rename(lacking)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,41 +18,12 @@ from matplotlib.colors import Normalize
 from rasterio.enums import Resampling
 
 from insarflow.report.figures import DPI, colormap, new_figure, save
+from insarflow.report.pages import COLUMNS, ROWS, Layer
 
-COLUMNS = 6
-ROWS = 6
-PER_PAGE = COLUMNS * ROWS
 THUMB = 150  # pixels on the longest side
 LABEL = 26  # pixels under each thumbnail for its pair label (two lines)
 GAP = 6
 NODATA_RGB = (0.85, 0.85, 0.85)
-
-
-@dataclass(frozen=True)
-class Layer:
-    """How one product layer is shown: the file suffix, colour map, fixed or page-wide range."""
-
-    suffix: str
-    title: str
-    cmap: str
-    unit: str
-    vmin: float | None = None  # None: symmetric page-wide range from the data
-    vmax: float | None = None
-
-
-LAYERS = {
-    "unw_phase": Layer("unw_phase", "Unwrapped phase (minus each pair's median)", "RdBu_r", "rad"),
-    "corr": Layer("corr", "Coherence", "gray", "", 0.0, 1.0),
-}
-
-
-def page_count(pairs: int, per_page: int = PER_PAGE) -> int:
-    return max(1, math.ceil(pairs / per_page))
-
-
-def page_slice(page: int, per_page: int = PER_PAGE) -> slice:
-    """Items on page ``page`` (numbered from 1)."""
-    return slice((page - 1) * per_page, page * per_page)
 
 
 def read_thumbnail(path: str | Path, size: int = THUMB) -> np.ndarray:

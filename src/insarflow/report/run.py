@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from insarflow.report import displacement, hyp3_jobs, isce_timing, network, quicklooks
+from insarflow.report.pages import LAYERS as QUICKLOOK_LAYERS
 from insarflow.report.products import read_product
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ def quicklook_page(
     product_dirs: Sequence[str], layer: str, page: int, pages: int, output: str
 ) -> None:
     """One page of thumbnails of ``layer`` for the products on that page."""
-    spec = quicklooks.LAYERS[layer]
+    spec = QUICKLOOK_LAYERS[layer]
     cells = []
     for product_dir in product_dirs:
         product = read_product(product_dir)
