@@ -10,12 +10,11 @@ from datetime import datetime
 from pathlib import Path
 
 from insarflow.errors import UserError
+from insarflow.pairs import SLC_PATTERN
 
-# Same fields stackSentinel.py reads: platform, start and stop time (name fields 0, 5 and 6).
-SAFE_NAME = re.compile(
-    r"^(?P<mission>S1[ABCD])_IW_SLC__1S[SD][VH]_(?P<start>\d{8}T\d{6})_(?P<stop>\d{8}T\d{6})_"
-    r"\d{6}_[0-9A-F]{6}_[0-9A-F]{4}\.(?:zip|SAFE)$"
-)
+# A scene name (insarflow.pairs) as a .zip or .SAFE; stackSentinel.py reads the platform, start
+# and stop time from it.
+SAFE_NAME = re.compile(SLC_PATTERN.pattern.removesuffix("$") + r"\.(?:zip|SAFE)$")
 _GML_COORDINATES = re.compile(r"<gml:coordinates>([^<]+)</gml:coordinates>")
 _KML_COORDINATES = re.compile(r"<coordinates>([^<]+)</coordinates>")
 _IPF_VERSION = re.compile(r'<safe:software[^>]*name="Sentinel-1 IPF"[^>]*version="([^"]+)"')
