@@ -210,12 +210,13 @@ def goal_table(
         return text
 
     def unresolved(key: str, scale: float, unit: str = " mm/yr") -> str:
-        # A mean over stacks is only known to its standard error: a MET inside it is luck.
+        # A mean over stacks is only known to its standard error: when the goal's edge lies
+        # within one standard error of it, MET or MISSED is luck.
         if spread is None or stacks is None:
             return ""
         error = spread[key] / math.sqrt(stacks)
         goal = GOAL_BIAS_MM_YR if key == "bias" else GOAL_INNER_ERROR
-        if error <= goal:
+        if abs(abs(values[key]) - goal) > error:
             return ""
         return f" (not resolved: one standard error of the mean is {error * scale:.2f}{unit})"
 
