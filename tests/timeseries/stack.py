@@ -16,9 +16,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
+from scipy.ndimage import binary_dilation
 
 from insarflow import paths
+from insarflow.sandbox.products import frame_of_granules
+from insarflow.sandbox.scene import Grid, scene_model
 
 REPO = Path(__file__).resolve().parents[2]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
@@ -28,14 +32,17 @@ _FIRST_ORBIT = 30656
 _FIRST_DATATAKE = 0x038A1C
 
 
-def track_scenes(count: int, spacing_days: int = 12) -> list[str]:
-    """``count`` S1A IW SLC names of one track, ``spacing_days`` apart, from 2020-01-04."""
+def track_scenes(count: int, spacing_days: int = 12, track: int = 0) -> list[str]:
+    """``count`` S1A IW SLC names of one track, ``spacing_days`` apart, from 2020-01-04.
+
+    ``track`` shifts the relative orbit: another track is another sandbox frame, with its own
+    atmosphere, noise and unwrapping errors (the same bowl and relief)."""
     names = []
     for index in range(count):
         cycles = index * spacing_days // 12
         start = _FIRST + timedelta(days=index * spacing_days, seconds=index % 3)
         stop = start + timedelta(seconds=27)
-        orbit = _FIRST_ORBIT + 175 * cycles
+        orbit = _FIRST_ORBIT + track + 175 * cycles
         datatake = _FIRST_DATATAKE + 0x1F3 * index
         crc = hashlib.sha256(start.isoformat().encode()).hexdigest()[:4].upper()
         names.append(
@@ -45,15 +52,50 @@ def track_scenes(count: int, spacing_days: int = 12) -> list[str]:
     return names
 
 
-def track_bursts(count: int, spacing_days: int = 12) -> list[str]:
-    """``count`` IW2 burst names of one burst id, ``spacing_days`` apart, from 2020-06-04."""
+def track_bursts(count: int, spacing_days: int = 12, burst_id: int = 136231) -> list[str]:
+    """``count`` IW2 burst names of one burst id, ``spacing_days`` apart, from 2020-06-04.
+
+    Another ``burst_id`` is another sandbox frame, with its own atmosphere, noise and unwrapping
+    errors (the same bowl and relief)."""
     first = datetime(2020, 6, 4, 2, 23, 12)
     names = []
     for index in range(count):
         start = first + timedelta(days=index * spacing_days, seconds=index % 2)
         crc = hashlib.sha256(start.isoformat().encode()).hexdigest()[:4].upper()
-        names.append(f"S1_136231_IW2_{start:%Y%m%dT%H%M%S}_VV_{crc}-BURST")
+        names.append(f"S1_{burst_id:06d}_IW2_{start:%Y%m%dT%H%M%S}_VV_{crc}-BURST")
     return names
+
+
+def far_field_reference(granules: list[str], looks: str = "20x4") -> list[float]:
+    """[lat, lon] of ``far_field_pixel`` of the granules' frame: the stable reference a scientist
+    who knows the area would set as ``reference_lalo``."""
+    frame = frame_of_granules(granules, looks)
+    row, col = far_field_pixel(frame)
+    x, y = frame.map_coordinates(row, col)
+    lons, lats = frame.lon_lat(np.array([x]), np.array([y]))
+    return [round(float(lats[0]), 6), round(float(lons[0]), 6)]
+
+
+def far_field_pixel(frame: Grid) -> tuple[int, int]:
+    """(row, col) on the frame of a land pixel inside every product's window (the frame's central
+    3/4 x 7/8), where the true velocity is under 2 % of its peak, as far as possible from the
+    peak."""
+    model = scene_model(frame)
+    speed = np.abs(model.los_velocity())
+    rows, cols = np.indices(speed.shape)
+    height, width = speed.shape
+    inside = (
+        (rows > height // 8 + 2)
+        & (rows < height - height // 8 - 3)
+        & (cols > width // 16 + 2)
+        & (cols < width - width // 16 - 3)
+    )
+    stable = inside & model.valid & ~binary_dilation(model.water, iterations=3)
+    stable &= speed < 0.02 * speed.max()
+    peak_row, peak_col = np.unravel_index(int(np.argmax(speed)), speed.shape)
+    distance = np.where(stable, np.hypot(rows - peak_row, cols - peak_col), -1.0)
+    row, col = np.unravel_index(int(np.argmax(distance)), distance.shape)
+    return int(row), int(col)
 
 
 # Burst products carry connected components, so MintPy can correct unwrapping errors; the
