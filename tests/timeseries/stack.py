@@ -108,7 +108,7 @@ BURST_SETTINGS: dict[str, Any] = {
 
 # (phase, Snakemake targets) in order; each phase is one Snakemake run.
 PHASES = [
-    ("HyP3 products (submit, watch, download)", ["results/hyp3/status.tsv"]),
+    ("HyP3 products (submit, watch, download)", [paths.HYP3_STATUS]),
     ("clip to the common overlap", [paths.TIMESERIES_CLIPPED]),
     ("MintPy smallbaselineApp", [paths.VELOCITY_H5, paths.TIMESERIES_H5]),
     ("export GeoTIFFs and PNGs", [paths.VELOCITY_TIF, paths.VELOCITY_PNG, paths.DISPLACEMENT_PNG]),
