@@ -333,6 +333,7 @@ def test_truth_command_writes_the_files_and_rejects_bad_input(tmp_path: Path) ->
     assert done.stdout.split() == [
         str(tmp_path / "out" / "velocity_mm_yr.tif"),
         str(tmp_path / "out" / "observed_los_m.tif"),
+        str(tmp_path / "out" / "dem_error_m.tif"),
     ]
     with rasterio.open(tmp_path / "out" / "observed_los_m.tif") as dataset:
         assert dataset.count == 3 and dataset.res == (40.0, 40.0)

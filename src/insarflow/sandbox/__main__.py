@@ -342,8 +342,9 @@ def build_truth_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=f"{PROG} truth",
         description="Write the ground truth of the granules' track/frame on its full grid: "
-        "velocity_mm_yr.tif (true LOS velocity, mm/yr, positive towards the sensor) and "
-        "observed_los_m.tif (per date: true LOS displacement plus atmosphere, metres).",
+        "velocity_mm_yr.tif (true LOS velocity, mm/yr, positive towards the sensor), "
+        "observed_los_m.tif (per date: true LOS displacement plus atmosphere, metres) and "
+        "dem_error_m.tif (true scatterer height minus the DEM's, metres).",
     )
     parser.add_argument("--looks", required=True, help="looks of the products (20x4, 10x2, 5x1)")
     parser.add_argument("--out-dir", type=Path, required=True, help="directory to write into")

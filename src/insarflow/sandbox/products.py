@@ -41,6 +41,7 @@ from insarflow.sandbox.scene import (
     Window,
     backscatter,
     coverage_window,
+    earth_radius_at_nadir,
     frame_grid,
     interferogram,
     perpendicular_baseline,
@@ -562,8 +563,7 @@ def _render_interferogram(plan: ProductPlan) -> tuple[dict[str, np.ndarray], flo
 
 def _geometry_values(plan: ProductPlan, facts: dict[str, Any]) -> dict[str, float]:
     frame = plan.name.split("_")[0]
-    lat = math.radians(plan.frame.center_lat)
-    earth_radius = 6378137.0 * (1 - 0.00335281 * math.sin(lat) ** 2)
+    earth_radius = earth_radius_at_nadir(plan.frame.center_lat)
     near = 799_000.0 + _date_seeded(f"{frame}:{plan.frame.center_x}", 0.0, 30_000.0)
     return {
         "baseline": perpendicular_baseline(

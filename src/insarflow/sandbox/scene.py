@@ -14,13 +14,27 @@ Signal
     The phase of a pair is a consistent function of per-date fields, so interferograms close in
     loops and a time-series inversion has a real signal to recover::
 
-        unw_phase(ref, sec) = -4*pi/lambda * (obs(sec) - obs(ref)) + decorrelation noise
+        unw_phase(ref, sec) = -4*pi/lambda * (obs(sec) - obs(ref) + topo(ref, sec))
+                              + decorrelation noise
                               + 2*pi*k in a patch of some pairs (unwrapping errors)
         obs(t) = los(t) - delay(t)       (metres, positive towards the sensor, MintPy's sign)
+        topo(ref, sec) = Bperp * dz / (r * sin(inc))                       (metres, same sign)
 
     ``los(t)`` is a Gaussian subsidence bowl sinking at ``SUBSIDENCE_M_PER_YEAR`` (vertical),
     projected on the line of sight, and ``delay(t)`` the tropospheric one-way LOS path delay of
     acquisition ``t`` (a delay lengthens the path, which reads as motion away from the sensor).
+
+    ``topo`` is the topographic residual of the DEM error ``dz`` (true height of the scatterers
+    minus the GLO-30 height that HyP3 removed, the ``dem`` layer): ``Bperp`` is the pair's
+    ``Baseline`` as the product's ``.txt`` states it (orbit position of the secondary minus the
+    reference's), ``inc`` the ellipsoid incidence angle (``pi/2 - lv_theta``) and ``r`` the slant
+    range that MintPy derives from it and the ``.txt``'s spacecraft height and Earth radius
+    (``mintpy/utils/utils0.py: incidence_angle2slant_range_distance``, law of sines). This is
+    MintPy's model (``mintpy/dem_error.py``: ``G_geom = pbase / (range_dist * sin_inc_angle)``
+    multiplies ``delta_z`` in the time series in metres, ``ts = -lambda/(4*pi) * phase`` in
+    ``ifgram_inversion.py``, and ``dem_error.py``'s help adds ``demErr.h5`` to ``dem.h5`` for a
+    corrected DEM), so MintPy's ``demErr.h5`` should recover ``dz``. It is per-date consistent
+    (``Bperp`` of a pair is the difference of per-date orbit positions), so loops still close.
 
 Amplitudes (realistic Sentinel-1 values; not tuned to make any stage look good)
     Turbulent troposphere: per acquisition, a power-law (fractal) screen of LOS delay whose 2-D
@@ -52,6 +66,18 @@ Amplitudes (realistic Sentinel-1 values; not tuned to make any stage look good)
         (Sentinel-1's tube is ~100 m RMS; baselines of a network add up).
     Deformation: a Gaussian bowl (sigma 900 m) subsiding 50 mm/yr at its centre, ~39 mm/yr in LOS
         (incidence ~38 deg); the truth export (``insarflow.sandbox.truth``) writes it.
+    DEM error (per frame, fixed in time): the Copernicus GLO-30 DEM that HyP3 uses is specified
+        to an absolute vertical accuracy better than 4 m LE90 (Copernicus DEM Product Handbook,
+        AIRBUS 2020), i.e. a standard deviation ~2.4 m, with errors correlated over hundreds of
+        metres to kilometres; being an X-band surface model it holds canopy and buildings, where
+        the C-band scatterers sit metres to tens of metres off it. So ``dz`` is a smooth random
+        field of standard deviation ``DEM_ERROR_STD_M`` (2.5 m; a sum of plane waves of 400 m to
+        4 km wavelength) plus ``DEM_ERROR_PATCHES`` (4) flat-topped patches of 150-400 m radius
+        and 10-20 m of either sign (``DEM_ERROR_PATCH_M``), like forest stands or built-up
+        blocks, anywhere in the frame. With r*sin(inc) ~ 0.53e6 m, 1 m of DEM error reads as
+        ~1.9 um of LOS per metre of baseline: ~0.2 mm (2.5 m, 100 m) to ~3 mm (20 m, 150 m), and
+        the tube's annual drift folds part of it into a one-year velocity. The truth export
+        writes ``dz`` too.
 
 Everything is derived from hashes of names, so the same job always gives the same bytes.
 """
@@ -83,6 +109,15 @@ UNWRAP_ERROR_SHARE = 0.25
 ORBIT_DRIFT_M = 40.0
 ORBIT_JITTER_M = 55.0
 MAX_NOISE_RAD = 1.2
+DEM_ERROR_STD_M = 2.5
+DEM_ERROR_WAVELENGTHS_M = (400.0, 4000.0)
+DEM_ERROR_WAVES = 48
+DEM_ERROR_PATCHES = 4
+DEM_ERROR_PATCH_M = (10.0, 20.0)
+DEM_ERROR_PATCH_RADIUS_M = (150.0, 400.0)
+# The spacecraft height at which the scene's slant range is computed: the middle of the range the
+# products' .txt states (692-695 km; 0.2 % of slant range either way).
+SPACECRAFT_HEIGHT_M = 693_500.0
 _EPOCH = date(2014, 10, 3)  # Sentinel-1A's first acquisitions; deformation is zero here
 
 
@@ -273,6 +308,50 @@ def look_azimuth_rad(heading_deg: float) -> float:
     return math.radians((degrees + 180.0) % 360.0 - 180.0)
 
 
+def earth_radius_at_nadir(latitude_deg: float) -> float:
+    """The local Earth radius (m) at a latitude, as the products' ``.txt`` states it."""
+    lat = math.radians(latitude_deg)
+    return 6378137.0 * (1 - 0.00335281 * math.sin(lat) ** 2)
+
+
+def slant_range_m(
+    incidence_rad: np.ndarray, earth_radius: float, spacecraft_height: float
+) -> np.ndarray:
+    """Slant range (m) of targets at an ellipsoid incidence angle, by the law of sines in the
+    triangle Earth centre - target - satellite (MintPy's ``incidence_angle2slant_range_distance``,
+    which gives MintPy the range for geocoded HyP3 products)."""
+    circumdiameter = (earth_radius + spacecraft_height) / np.sin(np.pi - incidence_rad)
+    look = np.arcsin(earth_radius / circumdiameter)
+    return circumdiameter * np.sin(incidence_rad - look)
+
+
+def dem_error_field(frame: Grid, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """DEM error (m, true scatterer height minus the DEM's) of a frame at frame coordinates
+    ``x``, ``y`` (m from the frame centre). Defined in metres, not pixels, so every pixel spacing
+    of the frame sees the same ground; seeded by the frame only, so it is the same on every date."""
+    rng = np.random.default_rng(stable_seed("dem-error", frame.identity))
+    # Smooth background: random plane waves; N waves of amplitude a have standard deviation
+    # a * sqrt(N / 2).
+    low, high = DEM_ERROR_WAVELENGTHS_M
+    wavelengths = np.exp(rng.uniform(math.log(low), math.log(high), DEM_ERROR_WAVES))
+    directions = rng.uniform(0.0, math.pi, DEM_ERROR_WAVES)
+    phases = rng.uniform(0.0, 2 * math.pi, DEM_ERROR_WAVES)
+    amplitude = DEM_ERROR_STD_M * math.sqrt(2.0 / DEM_ERROR_WAVES)
+    error = np.zeros_like(x, dtype=float)
+    for wavelength, direction, phase in zip(wavelengths, directions, phases, strict=True):
+        along = x * math.cos(direction) + y * math.sin(direction)
+        error += amplitude * np.cos(2 * math.pi * along / wavelength + phase)
+    # Canopy / building patches: flat tops with smooth edges.
+    half = 0.4 * FRAME_EXTENT_M
+    for _ in range(DEM_ERROR_PATCHES):
+        center_x, center_y = rng.uniform(-half, half, 2)
+        radius = rng.uniform(*DEM_ERROR_PATCH_RADIUS_M)
+        height = rng.uniform(*DEM_ERROR_PATCH_M) * rng.choice([-1.0, 1.0])
+        distance = np.hypot(x - center_x, y - center_y) / radius
+        error += height * np.exp(-(distance**4))
+    return error
+
+
 @functools.lru_cache(maxsize=512)
 def _turbulent_delay(frame: Grid, day: str) -> np.ndarray:
     """Turbulent LOS delay (m) of one acquisition over the frame: a power-law screen."""
@@ -313,6 +392,11 @@ class SceneModel:
         self.bowl = np.exp(-((x + 300.0) ** 2 + (y - 400.0) ** 2) / (2 * 900.0**2))
         texture = 0.9 + 0.1 * np.sin(x / 700.0) * np.cos(y / 900.0)
         self.land_texture = texture
+        # ``dem`` is the DEM HyP3 used (GLO-30); the scatterers sit ``dem_error`` above it.
+        self.dem_error = dem_error_field(grid, x, y)
+        self.slant_range = slant_range_m(
+            self.inc_ell, earth_radius_at_nadir(grid.center_lat), SPACECRAFT_HEIGHT_M
+        )
 
     def los_velocity(self) -> np.ndarray:
         """True line-of-sight velocity (m/yr, positive towards the sensor)."""
@@ -333,6 +417,12 @@ class SceneModel:
     def observed_los(self, moment: datetime | date) -> np.ndarray:
         """What one acquisition's phase says (m, towards the sensor): motion minus the delay."""
         return self.los_displacement(moment) - self.tropospheric_delay(moment)
+
+    def topographic_residual(self, baseline_m: float) -> np.ndarray:
+        """Apparent LOS displacement (m, towards the sensor, as in MintPy's time series) of the DEM
+        error in a pair of perpendicular baseline ``baseline_m`` (the product's ``Baseline``):
+        MintPy's ``pbase * delta_z / (range_dist * sin(inc_angle))``."""
+        return baseline_m * self.dem_error / (self.slant_range * np.sin(self.inc_ell))
 
     def coherence(self, days: float, pair_key: str) -> np.ndarray:
         rng = np.random.default_rng(stable_seed("coherence", pair_key))
@@ -389,7 +479,13 @@ def pair_phase(
     noise_sigma = np.clip(
         np.sqrt(1.0 - corr**2) / (corr * math.sqrt(2.0 * independent_looks)), 0.0, MAX_NOISE_RAD
     )
-    change = model.observed_los(secondary_time) - model.observed_los(reference_time)
+    # The baseline the product's .txt states (same function, same track key, same times).
+    baseline = perpendicular_baseline(frame.identity, reference_time, secondary_time)
+    change = (
+        model.observed_los(secondary_time)
+        - model.observed_los(reference_time)
+        + model.topographic_residual(baseline)
+    )
     phase = -4.0 * math.pi / WAVELENGTH_M * change + rng.normal(size=corr.shape) * noise_sigma
     return phase, corr
 

@@ -15,7 +15,14 @@ lines):
     per-date inversion would see. A straight line fitted to it pixel by pixel gives the
     irreducible velocity error.
 
-Both are float32 without a nodata value; the frame's no-data strip and water are included (the
+``dem_error_m.tif``
+    the DEM error of the frame in metres: the true height of the scatterers minus the DEM's (the
+    products' ``dem`` layer), fixed in time; MintPy's ``demErr.h5`` estimates it. It is NOT in
+    ``observed_los_m.tif``: each interferogram adds ``-4*pi/lambda * Bperp * dz / (r * sin(inc))``
+    with its own ``Baseline`` (``insarflow.sandbox.scene``), which a time-series method can
+    estimate and remove, so the irreducible line stays the one of motion, atmosphere and noise.
+
+All are float32 without a nodata value; the frame's no-data strip and water are included (the
 truth is defined everywhere), so mask them with a product's layers if needed.
 
 As a command: ``python -m insarflow.sandbox truth --looks 20x4 --out-dir DIR GRANULE...``.
@@ -36,6 +43,7 @@ from insarflow.sandbox.scene import Grid, date_key, scene_model
 
 VELOCITY_FILE = "velocity_mm_yr.tif"
 OBSERVED_FILE = "observed_los_m.tif"
+DEM_ERROR_FILE = "dem_error_m.tif"
 
 
 def _acquisition_time(name: str) -> datetime:
@@ -61,9 +69,11 @@ def _write(path: Path, grid: Grid, bands: list[np.ndarray], descriptions: list[s
 
 
 def write_truth(granules: Sequence[str], looks: str, out_dir: Path) -> dict[str, Path]:
-    """Write the true LOS velocity and the per-date observed LOS of the granules' frame.
+    """Write the true LOS velocity, the per-date observed LOS and the DEM error of the granules'
+    frame.
 
-    Returns ``{"velocity": out_dir/velocity_mm_yr.tif, "observed_los": out_dir/observed_los_m.tif}``.
+    Returns ``{"velocity": out_dir/velocity_mm_yr.tif, "observed_los": out_dir/observed_los_m.tif,
+    "dem_error": out_dir/dem_error_m.tif}``.
     Raises ValueError for names that do not parse, granules of several tracks, or bad looks.
     """
     frame = frame_of_granules(granules, looks)
@@ -79,4 +89,6 @@ def write_truth(granules: Sequence[str], looks: str, out_dir: Path) -> dict[str,
     velocity_path, observed_path = out_dir / VELOCITY_FILE, out_dir / OBSERVED_FILE
     _write(velocity_path, frame, [model.los_velocity() * 1000.0], ["los_velocity_mm_yr"])
     _write(observed_path, frame, [model.observed_los(moments[day]) for day in days], days)
-    return {"velocity": velocity_path, "observed_los": observed_path}
+    dem_error_path = out_dir / DEM_ERROR_FILE
+    _write(dem_error_path, frame, [model.dem_error], ["dem_error_m"])
+    return {"velocity": velocity_path, "observed_los": observed_path, "dem_error": dem_error_path}
