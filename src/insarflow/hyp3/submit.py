@@ -205,6 +205,13 @@ class Submitter:
         self, account: str, names: set[str], since: datetime, known_ids: set[str]
     ) -> dict[str, list[dict[str, Any]]]:
         batch = self.client(account).find_jobs(start=since)
+        log.info(
+            "looked up %d name(s) in account %s: %d job(s) in window since %s",
+            len(names),
+            account,
+            len(batch),
+            since.isoformat(),
+        )
         found: dict[str, list[dict[str, Any]]] = {}
         for job in sorted(batch, key=lambda item: item.request_time):
             if job.name in names and job.job_id not in known_ids:
