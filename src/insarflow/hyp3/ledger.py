@@ -92,12 +92,29 @@ class Ledger:
             yield self
 
     def append(self, event: str, **fields: Any) -> None:
-        record = {"event": event, "time": utc_now(), **fields}
-        line = json.dumps(record, sort_keys=True) + "\n"
+        self.append_many(event, [fields])
+
+    def append_many(self, event: str, records: list[dict[str, Any]]) -> None:
+        """Append one line per record (all of ``event``) with one write and one fsync.
+
+        For the records of one POST: every intent is on disk before the POST, every outcome
+        after its answer, as with one append each, at one fsync per chunk instead of one per
+        job (an fsync costs about a millisecond, 20,000 of them half a minute). A crash
+        mid-write leaves whole lines and at most one torn last line, as with single appends.
+        """
+        if not records:
+            return
+        now = utc_now()
+        data = "".join(
+            json.dumps({"event": event, "time": now, **fields}, sort_keys=True) + "\n"
+            for fields in records
+        ).encode()
         with self._lock:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                os.write(fd, line.encode())
+                written = 0
+                while written < len(data):  # a regular file takes it in one write
+                    written += os.write(fd, data[written:])
                 os.fsync(fd)
             finally:
                 os.close(fd)
