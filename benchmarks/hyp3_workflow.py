@@ -288,6 +288,16 @@ def measure_insarflow(
         sizes[finished.stem] = sum(item["size"] for item in job["files"])
     on_disk = staged_times(work / "logs/hyp3/watch")
     lags = sorted((on_disk[pair] - done[pair]).total_seconds() for pair in done)
+    # The median lag of the first, second and last third of the jobs to succeed: a lag that
+    # grows from third to third is products queueing behind downloads (throughput-bound).
+    by_success = sorted(done, key=done.get)
+    thirds = [
+        statistics.median(
+            (on_disk[pair] - done[pair]).total_seconds()
+            for pair in by_success[i * len(by_success) // 3 : (i + 1) * len(by_success) // 3]
+        )
+        for i in range(3)
+    ]
     first_done, last_done = min(done.values()), max(done.values())
     last_pair = max(done, key=done.get)
     limit = (last_done - run_started).total_seconds() + sizes[last_pair] / rate
@@ -302,6 +312,7 @@ def measure_insarflow(
         "list_requests_allowed": allowed,
         "rounds": rounds,
         "lags": lags,
+        "lag_thirds": thirds,
         "succeeded_over": (last_done - first_done).total_seconds(),
         "limit": limit,
         "jobs_run": jobs_run,
@@ -576,6 +587,10 @@ def main() -> None:
         "lag SUCCEEDED -> product on disk",
         f"median {statistics.median(lags):.1f} s (goal < 10 s), "
         f"p90 {lags[int(0.9 * (len(lags) - 1))]:.1f} s, max {lags[-1]:.1f} s",
+    )
+    row(
+        "lag median, by thirds of the jobs to succeed",
+        " / ".join(f"{lag:.1f} s" for lag in flow["lag_thirds"]),
     )
     row(
         "CPU seconds, Snakemake and its children",
