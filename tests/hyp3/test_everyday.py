@@ -394,3 +394,27 @@ def test_a_deleted_product_is_fetched_again_without_paying(
     assert "hyp3_restage" in output(again)
     assert len(workdir.products()) == 2 and deleted.is_dir()
     assert posts(sandbox) == 1
+
+
+def test_a_product_in_place_is_staged_again_without_downloading(
+    sandbox: Sandbox, workdir: Workdir
+) -> None:
+    """When Snakemake moves products into place again while they are there, whole and from
+    the same job (here: forced; in a run, a DAG update racing a move), nothing is downloaded."""
+    workdir.configure(scene_pairs(2), api_url=sandbox.url)
+    workdir.snakemake()
+    downloads = sandbox.stats()["requests"].get("GET /products/{job_id}/{filename}", 0)
+    products = workdir.products()
+    before = {path: path.stat().st_ino for path in workdir.path.glob("results/**/*.tif")}
+
+    again = workdir.snakemake("--forcerun", "hyp3_product")
+
+    assert "hyp3_restage" in output(again)
+    logs = [log.read_text() for log in workdir.path.glob("logs/hyp3/restage/*/*.log")]
+    assert len(logs) == 2 and all("staged again without downloading" in text for text in logs)
+    assert {pair: p["job_id"] for pair, p in workdir.products().items()} == {
+        pair: p["job_id"] for pair, p in products.items()
+    }
+    assert {path: path.stat().st_ino for path in workdir.path.glob("results/**/*.tif")} == before
+    assert sandbox.stats()["requests"].get("GET /products/{job_id}/{filename}", 0) == downloads
+    assert posts(sandbox) == 1

@@ -13,7 +13,7 @@ from insarflow.config import load_schema
 from insarflow.errors import UserError
 from insarflow.hyp3.credentials import SANDBOX_DEMO_ACCOUNT, load_accounts
 from insarflow.hyp3.jobs import build_job, job_cost
-from insarflow.hyp3.ledger import Ledger
+from insarflow.hyp3.ledger import Ledger, LedgerView
 from insarflow.pairs import make_pair
 
 from .conftest import SCENES
@@ -73,6 +73,42 @@ def test_ledger_replay_finds_ambiguous_intents(tmp_path: Path) -> None:
     ledger.append("submitted", key="k2", pair="p2", attempt=2, job_id="j2")
     assert ledger.state()["k2"].current_job.job_id == "j2"
     assert ledger.state()["k2"].resubmits == 0  # a retried POST is not a resubmission
+
+
+def test_a_polling_round_sees_what_a_full_replay_sees(tmp_path: Path) -> None:
+    """The round's incremental view of the ledger agrees with a full replay after every
+    append, across a line torn by a crash and a ledger replaced by another file."""
+    path = tmp_path / "ledger.jsonl"
+    ledger = Ledger(path)
+    view = LedgerView(ledger)
+
+    def same() -> None:
+        full, seen = ledger.state(), view.state()
+        assert {k: (s.pair_id, s.attempts) for k, s in full.items()} == {
+            k: (s.pair_id, s.attempts) for k, s in seen.items()
+        }
+
+    same()  # no ledger yet
+    ledger.append("intent", key="k1", pair="p1", name="n1", account="a", attempt=1)
+    same()
+    ledger.append("submitted", key="k1", pair="p1", attempt=1, job_id="j1", credit_cost=15)
+    ledger.append("intent", key="k2", pair="p2", name="n2", account="a", attempt=1)
+    same()
+    with path.open("a") as handle:
+        handle.write('{"event": "submitted", "key": "k2", "pai')  # torn by a crash
+    same()
+    assert view.state()["k2"].ambiguous
+    ledger.append("unsent", key="k2", pair="p2", attempt=1, reason="not found by name")
+    ledger.append("intent", key="k2", pair="p2", name="n2", account="a", attempt=2)
+    ledger.append("submitted", key="k2", pair="p2", attempt=2, job_id="j2", credit_cost=10)
+    same()
+    assert view.state()["k2"].current_job.job_id == "j2"
+    assert view.credits_spent({"k1", "k2"}) == 25 and view.credits_spent({"k2"}) == 10
+    replaced = tmp_path / "other.jsonl"
+    Ledger(replaced).append("intent", key="k3", pair="p3", name="n3", account="a", attempt=1)
+    os.replace(replaced, path)
+    same()
+    assert set(view.state()) == {"k3"} and view.credits_spent({"k1", "k2"}) == 0
 
 
 def test_credentials_file_must_be_private(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -262,6 +263,28 @@ def test_products_are_deterministic_and_rendered_once(
 
     assert first == second
     assert len(first) == job.files[0]["size"]
+
+
+def test_products_rendered_ahead_are_the_products_rendered_on_download(
+    start_sandbox, tmp_path: Path
+) -> None:
+    """--render-ahead: the zip is in place when the job succeeds, byte for byte the zip that
+    the sandbox renders on the first download otherwise."""
+    ahead = start_sandbox(render_ahead=True)
+    hyp3 = hyp3_sdk.HyP3(api_url=ahead.base_url, token="sandbox-token")
+    job = _finished(hyp3, [insar_job(slc(date(2020, 1, 4)), slc(date(2020, 1, 16)))])[0]
+    job_dir = ahead.sandbox.products_dir / job.job_id
+    deadline = time.monotonic() + 60
+    while not list(job_dir.glob("*.zip")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    rendered_ahead = next(job_dir.glob("*.zip")).read_bytes()
+    next(job_dir.glob("*.zip")).unlink()  # rendered again, on the next request
+
+    on_download = job.download_files(tmp_path / "downloaded")[0].read_bytes()
+
+    assert rendered_ahead == on_download
+    assert len(on_download) == job.files[0]["size"]
+    assert not list(job_dir.glob("*.part"))
 
 
 def test_range_requests_and_browse_images(hyp3: hyp3_sdk.HyP3) -> None:

@@ -126,10 +126,28 @@ def _detail(response: requests.Response) -> str:
         return response.reason or ""
 
 
+def _parse_once(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    """Make ``response.json()`` parse the body once: hyp3_sdk's ``find_jobs`` calls it three
+    times per page, which at thousands of jobs was a good part of a polling round's CPU."""
+    parse = response.json
+    parsed: list[Any] = []
+
+    def json_once(**json_kwargs: Any) -> Any:
+        if json_kwargs:
+            return parse(**json_kwargs)
+        if not parsed:
+            parsed.append(parse())
+        return parsed[0]
+
+    response.json = json_once  # type: ignore[method-assign]
+
+
 def _status_hook(account: Account):
     def hook(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        url = _origin(response.url)
-        status, detail = response.status_code, _detail(response)
+        status = response.status_code
+        if status < 400 or status == 429 or status >= 500:
+            return
+        url, detail = _origin(response.url), _detail(response)
         if status == 401:
             what = "token" if account.token else "login"
             message = (
@@ -176,4 +194,5 @@ def connect(api_url: str, account: Account, timeout: float) -> HyP3:
         ) from None
     harden_session(client.session, timeout)
     client.session.hooks["response"].append(_status_hook(account))
+    client.session.hooks["response"].append(_parse_once)
     return client

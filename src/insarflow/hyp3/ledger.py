@@ -92,12 +92,29 @@ class Ledger:
             yield self
 
     def append(self, event: str, **fields: Any) -> None:
-        record = {"event": event, "time": utc_now(), **fields}
-        line = json.dumps(record, sort_keys=True) + "\n"
+        self.append_many(event, [fields])
+
+    def append_many(self, event: str, records: list[dict[str, Any]]) -> None:
+        """Append one line per record (all of ``event``) with one write and one fsync.
+
+        For the records of one POST: every intent is on disk before the POST, every outcome
+        after its answer, as with one append each, at one fsync per chunk instead of one per
+        job (an fsync costs about a millisecond, 20,000 of them half a minute). A crash
+        mid-write leaves whole lines and at most one torn last line, as with single appends.
+        """
+        if not records:
+            return
+        now = utc_now()
+        data = "".join(
+            json.dumps({"event": event, "time": now, **fields}, sort_keys=True) + "\n"
+            for fields in records
+        ).encode()
         with self._lock:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                os.write(fd, line.encode())
+                written = 0
+                while written < len(data):  # a regular file takes it in one write
+                    written += os.write(fd, data[written:])
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -123,29 +140,98 @@ class Ledger:
         """Replay the ledger into the state of every job key."""
         states: dict[str, KeyState] = {}
         for record in self.records():
-            key = record.get("key")
-            if not key:
-                continue
-            state = states.setdefault(key, KeyState(key=key, pair_id=record.get("pair", "")))
-            number = record.get("attempt", 1)
-            attempt = next((a for a in state.attempts if a.number == number), None)
-            event = record["event"]
-            if event in ("intent", "imported"):
-                if attempt is None:
-                    attempt = Attempt(
-                        number=number,
-                        name=record["name"],
-                        account=record["account"],
-                        intent_time=record["time"],
-                        reason=record.get("reason", "new"),
-                    )
-                    state.attempts.append(attempt)
-                if event == "imported":
-                    attempt.job_id, attempt.outcome = record["job_id"], "imported"
-            elif attempt is None:
-                continue
-            elif event == "submitted":
-                attempt.job_id, attempt.outcome = record["job_id"], "submitted"
-            elif event == "unsent":
-                attempt.outcome = "unsent"
+            apply_record(states, record)
         return states
+
+
+def apply_record(states: dict[str, KeyState], record: dict[str, Any]) -> None:
+    """Replay one ledger record onto ``states`` (job key -> KeyState)."""
+    key = record.get("key")
+    if not key:
+        return
+    state = states.setdefault(key, KeyState(key=key, pair_id=record.get("pair", "")))
+    number = record.get("attempt", 1)
+    attempt = next((a for a in state.attempts if a.number == number), None)
+    event = record["event"]
+    if event in ("intent", "imported"):
+        if attempt is None:
+            attempt = Attempt(
+                number=number,
+                name=record["name"],
+                account=record["account"],
+                intent_time=record["time"],
+                reason=record.get("reason", "new"),
+            )
+            state.attempts.append(attempt)
+        if event == "imported":
+            attempt.job_id, attempt.outcome = record["job_id"], "imported"
+    elif attempt is None:
+        return
+    elif event == "submitted":
+        attempt.job_id, attempt.outcome = record["job_id"], "submitted"
+    elif event == "unsent":
+        attempt.outcome = "unsent"
+
+
+class LedgerView:
+    """A read-only view of the ledger that parses only what was appended since it last looked.
+
+    For observers that look often (a polling round looks after every poll): a full replay
+    costs time in proportion to the whole ledger, which at thousands of pairs is most of a
+    poll. Decisions to spend credits never use this view: they replay the whole ledger
+    under its lock (``Ledger.state``). Only whole lines are consumed, so a line being
+    written (or torn by a crash) is read once it is complete, with the same outcome as a
+    full replay: a torn line that a later append completes does not parse and is skipped.
+    """
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.path = ledger.path
+        self._states: dict[str, KeyState] = {}
+        self._credits: dict[str, float] = {}
+        self._offset = 0
+        self._identity: tuple[int, int] | None = None
+
+    def _catch_up(self) -> None:
+        try:
+            handle = self.path.open("rb")
+        except FileNotFoundError:
+            handle = None
+        if handle is None:
+            self._reset(None)
+            return
+        with handle:
+            info = os.fstat(handle.fileno())
+            identity = (info.st_dev, info.st_ino)
+            if identity != self._identity or info.st_size < self._offset:
+                self._reset(identity)  # a different or shortened file: replay it whole
+            handle.seek(self._offset)
+            new = handle.read()
+        complete = new[: new.rfind(b"\n") + 1]
+        self._offset += len(complete)
+        for line in complete.splitlines():
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # torn by a crash mid-write, as in Ledger.records
+            apply_record(self._states, record)
+            if record.get("event") in ("submitted", "imported") and record.get("key"):
+                self._credits[record["key"]] = self._credits.get(record["key"], 0.0) + float(
+                    record.get("credit_cost") or 0
+                )
+
+    def _reset(self, identity: tuple[int, int] | None) -> None:
+        self._states, self._credits, self._offset = {}, {}, 0
+        self._identity = identity
+
+    def state(self) -> dict[str, KeyState]:
+        """The state of every job key, as ``Ledger.state`` (do not modify it)."""
+        self._catch_up()
+        return self._states
+
+    def credits_spent(self, keys: set[str]) -> float:
+        """Credits of every job the ledger records as submitted or imported for these keys."""
+        self._catch_up()
+        return sum(cost for key, cost in self._credits.items() if key in keys)

@@ -205,6 +205,13 @@ class Submitter:
         self, account: str, names: set[str], since: datetime, known_ids: set[str]
     ) -> dict[str, list[dict[str, Any]]]:
         batch = self.client(account).find_jobs(start=since)
+        log.info(
+            "looked up %d name(s) in account %s: %d job(s) in window since %s",
+            len(names),
+            account,
+            len(batch),
+            since.isoformat(),
+        )
         found: dict[str, list[dict[str, Any]]] = {}
         for job in sorted(batch, key=lambda item: item.request_time):
             if job.name in names and job.job_id not in known_ids:
@@ -212,15 +219,7 @@ class Submitter:
         return found
 
     def _record_submitted(self, key: str, pair_id: str, attempt: int, job: dict[str, Any]) -> None:
-        self.ledger.append(
-            "submitted",
-            key=key,
-            pair=pair_id,
-            attempt=attempt,
-            job_id=job["job_id"],
-            request_time=job.get("request_time"),
-            credit_cost=job.get("credit_cost"),
-        )
+        self.ledger.append("submitted", **_submitted_fields(key, pair_id, attempt, job))
 
     def _post_all(self, pending: list[Planned]) -> None:
         costs = self.costs()
@@ -305,31 +304,39 @@ class Submitter:
         return account, chunk
 
     def _post_chunk(self, account: str, chunk: list[Planned]) -> None:
-        for planned in chunk:
-            self.ledger.append(
-                "intent",
-                key=planned.spec.key,
-                pair=planned.spec.pair_id,
-                name=planned.spec.name,
-                account=account,
-                attempt=planned.attempt,
-                reason=planned.reason,
-                job_type=planned.spec.job_type,
-            )
+        self.ledger.append_many(
+            "intent",
+            [
+                {
+                    "key": planned.spec.key,
+                    "pair": planned.spec.pair_id,
+                    "name": planned.spec.name,
+                    "account": account,
+                    "attempt": planned.attempt,
+                    "reason": planned.reason,
+                    "job_type": planned.spec.job_type,
+                }
+                for planned in chunk
+            ],
+        )
         log.info("POST %d job(s) as account %s", len(chunk), account)
         try:
             batch = self.client(account).submit_prepared_jobs(
                 [planned.spec.prepared for planned in chunk]
             )
         except HttpRefusal as error:
-            for planned in chunk:
-                self.ledger.append(
-                    "unsent",
-                    key=planned.spec.key,
-                    pair=planned.spec.pair_id,
-                    attempt=planned.attempt,
-                    reason=f"refused: {error}"[:200],
-                )
+            self.ledger.append_many(
+                "unsent",
+                [
+                    {
+                        "key": planned.spec.key,
+                        "pair": planned.spec.pair_id,
+                        "attempt": planned.attempt,
+                        "reason": f"refused: {error}"[:200],
+                    }
+                    for planned in chunk
+                ],
+            )
             if error.status == 400:
                 # HyP3 refuses a whole batch the account cannot pay for: ask its balance
                 # rather than reading the error text.
@@ -351,13 +358,30 @@ class Submitter:
             self.resolve_ambiguous()
             raise _Retryable(f"{error.__class__.__name__}: {error}") from None
         by_name = {planned.spec.name: planned for planned in chunk}
-        for job in batch:
-            planned = by_name.pop(job.name)
-            self._record_submitted(
-                planned.spec.key, planned.spec.pair_id, planned.attempt, job.to_dict()
-            )
+        outcomes = []
+        try:
+            for job in batch:
+                planned = by_name.pop(job.name)
+                outcomes.append(
+                    _submitted_fields(
+                        planned.spec.key, planned.spec.pair_id, planned.attempt, job.to_dict()
+                    )
+                )
+        finally:
+            self.ledger.append_many("submitted", outcomes)
         if by_name:
             raise SubmissionError(f"HyP3 answered without job(s) for {sorted(by_name)}")
+
+
+def _submitted_fields(key: str, pair_id: str, attempt: int, job: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "key": key,
+        "pair": pair_id,
+        "attempt": attempt,
+        "job_id": job["job_id"],
+        "request_time": job.get("request_time"),
+        "credit_cost": job.get("credit_cost"),
+    }
 
 
 class _Retryable(Exception):

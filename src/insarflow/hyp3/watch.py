@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -23,9 +24,8 @@ from typing import Any
 from filelock import FileLock
 
 from insarflow.errors import UserError
-from insarflow.files import write_json_atomic
 from insarflow.hyp3.jobs import JobSpec
-from insarflow.hyp3.ledger import Attempt, Ledger
+from insarflow.hyp3.ledger import Attempt, Ledger, LedgerView
 from insarflow.hyp3.submit import Submitter
 from insarflow.paths import HYP3_STATE
 
@@ -52,10 +52,33 @@ class StatusBoard:
     ) -> None:
         self.submitter = submitter
         self.ledger = ledger
+        # Polls only observe the ledger (spending decisions replay it whole, under its lock).
+        self.ledger_view = LedgerView(ledger)
         self.interval = interval
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self._clock = clock
+        self._boards: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+
+    def _read_board(self, path: Path) -> dict[str, Any]:
+        """The board at ``path``, parsed again only when its file changed (a round reads it
+        after every poll; at thousands of jobs parsing it costs a good part of a poll)."""
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            return {}
+        identity = (info.st_ino, info.st_mtime_ns, info.st_size)
+        cached = self._boards.get(path)
+        if cached is not None and cached[0] == identity:
+            return cached[1]
+        board = _read(path)
+        self._boards[path] = (identity, board)
+        return board
+
+    def _write_board(self, path: Path, board: dict[str, Any]) -> None:
+        _write_compact(path, board)
+        info = path.stat()
+        self._boards[path] = ((info.st_ino, info.st_mtime_ns, info.st_size), board)
 
     def _paths(self, account: str) -> tuple[Path, FileLock]:
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in account)
@@ -75,7 +98,7 @@ class StatusBoard:
         for account, job_ids in by_account.items():
             board_path, lock = self._paths(account)
             with lock:
-                board = _read(board_path)
+                board = self._read_board(board_path)
                 known = board.get("jobs", {})
                 fresh = self._clock() - board.get("polled_at", 0) < self.interval
                 settled = all(known.get(j, {}).get("status_code") in FINISHED for j in job_ids)
@@ -87,14 +110,14 @@ class StatusBoard:
                         # Not in the window listing (e.g. listed late): ask for this one job.
                         client = self.submitter.client(account)
                         known[job_id] = client.get_job_by_id(job_id).to_dict()
-                    write_json_atomic(board_path, board)
+                    self._write_board(board_path, board)
             found.update({j: known[j] for j in job_ids if j in known})
         return found
 
     def seconds_until_stale(self, accounts: set[str]) -> float:
         """How long until the first of these accounts' boards may be polled again."""
         ages = [
-            self._clock() - _read(self._paths(account)[0]).get("polled_at", 0)
+            self._clock() - self._read_board(self._paths(account)[0]).get("polled_at", 0)
             for account in accounts
         ]
         return max(0.0, min((self.interval - age for age in ages), default=0.0))
@@ -105,16 +128,16 @@ class StatusBoard:
         for account in accounts:
             board_path, lock = self._paths(account)
             with lock:
-                board = self._refresh(account, _read(board_path))
-                write_json_atomic(board_path, board)
+                board = self._refresh(account, self._read_board(board_path))
+                self._write_board(board_path, board)
             jobs.update(board["jobs"])
         return jobs
 
     def _refresh(self, account: str, board: dict[str, Any]) -> dict[str, Any]:
-        jobs: dict[str, Any] = board.get("jobs", {})
+        jobs: dict[str, Any] = dict(board.get("jobs", {}))  # the cached board stays as read
         unfinished_since = [
             datetime.fromisoformat(attempt.intent_time)
-            for state in self.ledger.state().values()
+            for state in self.ledger_view.state().values()
             for attempt in state.attempts
             if attempt.account == account
             and attempt.job_id
@@ -131,6 +154,19 @@ class StatusBoard:
             start.isoformat(),
         )
         return {"polled_at": self._clock(), "jobs": jobs}
+
+
+def _write_compact(path: Path, data: Any) -> None:
+    """write_json_atomic without indentation: a board holds every job of an account, and
+    json's C encoder (used only without ``indent``) writes it many times faster."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with temporary.open("w") as handle:
+        handle.write(json.dumps(data, sort_keys=True))
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -183,7 +219,7 @@ def poll_until_any_succeeds(
     pending = list(specs)
     succeeded_before = 0
     while True:
-        states = board.ledger.state()
+        states = board.ledger_view.state()
         current: dict[str, Attempt] = {}
         for spec in pending:
             state = states.get(spec.key)

@@ -136,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="days until products expire (default 14)",
     )
     parser.add_argument(
+        "--render-ahead",
+        action="store_true",
+        help="render each product when its job is submitted, in a low-priority process (as "
+        "HyP3 has it ready when the job succeeds), not on its first download; for benchmarks",
+    )
+    parser.add_argument(
         "--url-file", type=Path, metavar="PATH", help="write the base URL here once listening"
     )
     parser.add_argument("--pid-file", type=Path, metavar="PATH", help="write the process id here")
@@ -304,6 +310,7 @@ def run(args: argparse.Namespace) -> int:
             product_lifetime_days=args.product_lifetime_days,
             open_registration=args.open_registration,
             log_level=args.log_level,
+            render_ahead=args.render_ahead,
         )
     except ValueError as error:
         raise UserError(f"invalid option: {error}") from None

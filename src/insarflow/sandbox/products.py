@@ -21,6 +21,8 @@ import functools
 import hashlib
 import io
 import math
+import os
+import threading
 import warnings
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -388,7 +390,13 @@ def geotiff_bytes(array: np.ndarray, raster: Raster, grid: Grid, processed: date
             return bytes(memory.read())
 
 
-@functools.lru_cache(maxsize=1024)
+# Products of different pairs have different shapes, and a job's sizes are measured when it
+# is submitted and again when its product is rendered: the cache holds the shapes of many
+# thousands of jobs (a few hundred bytes each), so the second measurement is a lookup.
+SIZE_CACHE_ENTRIES = 65536
+
+
+@functools.lru_cache(maxsize=SIZE_CACHE_ENTRIES)
 def measured_tiff_size(raster: Raster, epsg: int | None, width: int, height: int) -> int:
     """Size of an uncompressed GeoTIFF of this layout; pixel values and placement do not change it."""
     grid = Grid(
@@ -418,7 +426,7 @@ def _palette_png(indices: np.ndarray, colormap: dict[int, tuple[int, int, int, i
     return buffer.getvalue()
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=SIZE_CACHE_ENTRIES)
 def measured_png_size(width: int, height: int) -> int:
     """Size of a browse PNG of this shape (stored zlib: pixel values do not change it)."""
     return len(_palette_png(np.zeros((height, width), dtype=np.uint8), _ramp_colormap()))
@@ -803,7 +811,11 @@ def write_product_zip(plan: ProductPlan, destination: Path) -> int:
     if len(data) != plan.zip_size():
         raise RuntimeError(f"{plan.zip_name} is {len(data)} bytes, expected {plan.zip_size()}")
     destination.parent.mkdir(parents=True, exist_ok=True)
-    temporary = destination.with_name(destination.name + ".part")
+    # A name of its own per writer: the renderer ahead (another process) and a download that
+    # did not wait for it may write the same product at once; each rename is whole.
+    temporary = destination.with_name(
+        f"{destination.name}.{os.getpid()}-{threading.get_ident()}.part"
+    )
     temporary.write_bytes(data)
     temporary.replace(destination)
     return len(data)

@@ -66,6 +66,7 @@ class SandboxServer:
         product_lifetime_days: float = 14.0,
         open_registration: bool = False,
         log_level: str = "warning",
+        render_ahead: bool = False,
     ) -> None:
         settings = SandboxSettings(
             processing_seconds=processing_seconds,
@@ -81,6 +82,7 @@ class SandboxServer:
             settings=settings,
             users=users if users is not None else [default_user(credits)],
             faults=faults,
+            render_ahead=render_ahead,
         )
         self._requested_port = port
         self._log_level = log_level

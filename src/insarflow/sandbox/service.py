@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import dataclasses
 import hashlib
 import itertools
 import json
+import logging
 import math
+import multiprocessing
+import os
 import threading
 import time
 import uuid
 import zipfile
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -47,7 +52,11 @@ from insarflow.sandbox.store import (
 )
 from insarflow.sandbox.users import SandboxUser
 
+log = logging.getLogger(__name__)
+
 CONTENT_BUCKET = "hyp3-sandbox-contentbucket"
+# Rendering ahead yields the CPU to everything else (the client being measured).
+RENDER_AHEAD_NICENESS = 15
 _EXAMPLE_BUCKET = "my-example-bucket"
 _HELP_URL = "https://hyp3-docs.asf.alaska.edu/using/requesting_access"
 _MAX_JOBS_PER_POST = 200
@@ -138,6 +147,7 @@ class Sandbox:
         settings: SandboxSettings | None = None,
         users: list[SandboxUser] | None = None,
         faults: FaultConfig | None = None,
+        render_ahead: bool = False,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.settings = settings or SandboxSettings()
@@ -149,6 +159,7 @@ class Sandbox:
         self.started = time.time()
         self._build_locks: dict[str, threading.Lock] = {}
         self._build_locks_guard = threading.Lock()
+        self._renderer = ProductRenderer() if render_ahead else None
         self._validators = {
             name: self.spec.validator(name)
             for name in ("post_jobs_body", "patch_jobs_body", "patch_job_body", "patch_user_body")
@@ -165,6 +176,8 @@ class Sandbox:
             self.add_user(user, keep_balance=True)
 
     def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
         self.store.close()
 
     @staticmethod
@@ -366,6 +379,7 @@ class Sandbox:
                     f"These jobs would cost {total_cost} credits, but you have only "
                     f"{error.remaining} remaining.",
                 ) from None
+            self._render_ahead(prepared)
         # A new job is PENDING in the response whatever its timing, as in HyP3.
         response: dict[str, Any] = {
             "jobs": [self.job_view(record, -math.inf, "") for record in prepared]
@@ -606,21 +620,19 @@ class Sandbox:
             lock = self._build_locks.setdefault(job.job_id, threading.Lock())
         with lock:
             if not path.exists():
-                plan = plan_product(
-                    job.job_id,
-                    job.job_type,
-                    job.job_parameters,
-                    datetime.fromtimestamp(job.done_ts, UTC),
-                )
-                if plan.zip_size() != job.product_size:
-                    raise RuntimeError(
-                        f"product of job {job.job_id} would be {plan.zip_size()} bytes, "
-                        f"the job says {job.product_size}; was the state made by another version?"
-                    )
-                write_product_zip(plan, path)
+                build_product_zip(*_render_arguments(job, path))
         with self._build_locks_guard:
             self._build_locks.pop(job.job_id, None)
         return path
+
+    def _render_ahead(self, jobs: list[JobRecord]) -> None:
+        """Hand the products of newly stored jobs to the renderer, soonest done first."""
+        if self._renderer is None:
+            return
+        for job in sorted(jobs, key=lambda record: record.done_ts):
+            if job.outcome == "SUCCEEDED" and job.product_name:
+                path = self.products_dir / job.job_id / f"{job.product_name}.zip"
+                self._renderer.render(_render_arguments(job, path))
 
     def _zip_member(self, job: JobRecord, member: str) -> bytes:
         with zipfile.ZipFile(self.product_zip(job)) as archive:
@@ -660,6 +672,68 @@ _BROWSE_SUFFIXES = {
     "INSAR_ISCE_MULTI_BURST": ("_unw_phase",),
     "RTC_GAMMA": ("",),
 }
+
+
+def _render_arguments(job: JobRecord, path: Path) -> tuple[Any, ...]:
+    return (job.job_id, job.job_type, job.job_parameters, job.done_ts, job.product_size, path)
+
+
+def build_product_zip(
+    job_id: str,
+    job_type: str,
+    parameters: dict[str, Any],
+    done_ts: float,
+    product_size: int | None,
+    path: Path,
+) -> None:
+    """Render a job's product zip to ``path`` (the same bytes whoever renders it, and when)."""
+    if path.exists():
+        return
+    plan = plan_product(job_id, job_type, parameters, datetime.fromtimestamp(done_ts, UTC))
+    if plan.zip_size() != product_size:
+        raise RuntimeError(
+            f"product of job {job_id} would be {plan.zip_size()} bytes, "
+            f"the job says {product_size}; was the state made by another version?"
+        )
+    write_product_zip(plan, path)
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError):
+        os.nice(RENDER_AHEAD_NICENESS)
+
+
+class ProductRenderer:
+    """Renders products before their first download, in one low-priority process (opt-in,
+    ``--render-ahead``).
+
+    HyP3 has a product's zip in its bucket when the job succeeds; rendered on the first
+    download instead, every download waits for a render on the CPU the client is also using,
+    which on a small machine at thousands of products a minute caps the client's download
+    rate well below what a real bucket serves. The bytes are the same either way
+    (``build_product_zip``); a product not rendered yet when asked for is rendered then, as
+    before. Rendering runs under ``nice`` so it yields the CPU to the client being measured.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_lower_priority,
+        )
+
+    def render(self, arguments: tuple[Any, ...]) -> None:
+        self._pool.submit(build_product_zip, *arguments).add_done_callback(_log_failure)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _log_failure(future: Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning(
+            "rendering a product ahead failed (it is rendered on download): %s", future.exception()
+        )
 
 
 def failure_log(job: JobRecord) -> str:
