@@ -426,9 +426,7 @@ def get_report_quicklook_pages():
 
 
 def get_report_quicklook_products(wildcards):
-    return get_hyp3_products(wildcards)[
-        report_pages.page_slice(int(wildcards.page))
-    ]
+    return get_hyp3_products(wildcards)[report_pages.page_slice(int(wildcards.page))]
 
 
 def get_report_quicklook_title(wildcards):
