@@ -349,8 +349,8 @@ def stage_product(
         expiration_time=record.get("expiration_time"),
         verified_at=datetime.now(UTC).isoformat(),
     )
-    for name, content in ((VERIFIED_MANIFEST, manifest), (STAGED_RECORD, dict(record))):
-        (building / name).write_text(json.dumps(content, indent=1, sort_keys=True) + "\n")
+    write_json_atomic(building / VERIFIED_MANIFEST, manifest, fsync=False)
+    write_json_atomic(building / STAGED_RECORD, dict(record), fsync=False)
     shutil.rmtree(staged, ignore_errors=True)
     os.replace(building, staged)
     log.info(
@@ -420,7 +420,7 @@ def restage(settings: Mapping[str, Any], pair: Pair, round_file: Path, staged: P
     """Stage a settled pair's product again (its staged copy is gone: e.g. the product was
     deleted to be fetched anew)."""
     record = read_round(round_file)["succeeded"][pair.pair_id]
-    if _unstage_placed_product(record, Path(staged)):
+    if _stage_from_placed_product(record, Path(staged)):
         return
     expiration = record.get("expiration_time")
     if expiration and datetime.fromisoformat(expiration) <= datetime.now(UTC):
@@ -432,7 +432,7 @@ def restage(settings: Mapping[str, Any], pair: Pair, round_file: Path, staged: P
     stage_product(settings, record, staged, Hyp3State())
 
 
-def _unstage_placed_product(record: Mapping[str, Any], staged: Path) -> bool:
+def _stage_from_placed_product(record: Mapping[str, Any], staged: Path) -> bool:
     """Stage the pair's product from its place (hard links) if it is there, whole and from
     the same job; whether it did.
 

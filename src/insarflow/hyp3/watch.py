@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -24,6 +23,7 @@ from typing import Any
 from filelock import FileLock
 
 from insarflow.errors import UserError
+from insarflow.files import write_json_atomic
 from insarflow.hyp3.jobs import JobSpec
 from insarflow.hyp3.ledger import Attempt, Ledger, LedgerView
 from insarflow.hyp3.submit import Submitter
@@ -76,7 +76,8 @@ class StatusBoard:
         return board
 
     def _write_board(self, path: Path, board: dict[str, Any]) -> None:
-        _write_compact(path, board)
+        # compact: a board holds every job of an account and is written after every poll
+        write_json_atomic(path, board, indent=None)
         info = path.stat()
         self._boards[path] = ((info.st_ino, info.st_mtime_ns, info.st_size), board)
 
@@ -154,19 +155,6 @@ class StatusBoard:
             start.isoformat(),
         )
         return {"polled_at": self._clock(), "jobs": jobs}
-
-
-def _write_compact(path: Path, data: Any) -> None:
-    """write_json_atomic without indentation: a board holds every job of an account, and
-    json's C encoder (used only without ``indent``) writes it many times faster."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with temporary.open("w") as handle:
-        handle.write(json.dumps(data, sort_keys=True))
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
 
 
 def _read(path: Path) -> dict[str, Any]:
