@@ -607,7 +607,7 @@ def main() -> None:
     )
     row(
         "Python processes started (script jobs)",
-        sum(jobs_run[r] for r in ("hyp3_submit", "hyp3_watch", "hyp3_summary", "hyp3_restage")),
+        sum(jobs_run[r] for r in ("hyp3_submit", "hyp3_watch", "hyp3_summary", "hyp3_product")),
     )
     row("snakemake dry run", f"{flow['dry']:.1f} s (goal < 60 s at 10,000 pairs)")
     row(

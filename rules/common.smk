@@ -118,23 +118,6 @@ def get_hyp3_succeeded_round(wildcards):
         index += 1
 
 
-def get_hyp3_staged_product(wildcards):
-    # Named only once the round that settled the pair is known: the round staged it, so
-    # Snakemake never plans a hyp3_restage for a product that is about to appear.
-    return {
-        "succeeded": ancient(get_hyp3_succeeded_round(wildcards)),
-        "staged": get_hyp3_staged(wildcards),
-    }
-
-
-def get_hyp3_staged(wildcards):
-    return paths.HYP3_STAGED.format(**wildcards)
-
-
-def get_hyp3_staged_record(wildcards):
-    return f"{get_hyp3_staged(wildcards)}/{paths.STAGED_RECORD}"
-
-
 def start_hyp3_sandbox():
     if RUN_HYP3 and config["hyp3"]["api_url"] == "sandbox":
         sandbox = config["hyp3"]["sandbox"]

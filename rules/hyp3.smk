@@ -1,6 +1,6 @@
-# HyP3 path: submit (once per pair and job options, ever), polling rounds, download + verify
-# + unpack, status. Every rule here talks to the network, so each is a localrule (HPC compute
-# nodes are often offline); API calls share the global resource `hyp3_api`, downloads
+# HyP3 path: submit (once per pair and job options, ever), polling rounds that download,
+# verify, unpack and place the products, status. Every rule here talks to the network, so
+# each is a localrule (HPC compute nodes are often offline); API calls share the global resource `hyp3_api`, downloads
 # `hyp3_downloads`. Outputs are keyed by `{options}` (see insarflow/paths.py). Why rounds
 # instead of one waiting job per pair: see insarflow/hyp3/rounds.py.
 
@@ -29,9 +29,9 @@ rule hyp3_submit:
         "../scripts/hyp3_submit.py"
 
 
-# One polling round over every unsettled pair; ends once some jobs have succeeded, so their
-# downloads start while the next round polls the rest. High priority: the next round should
-# not queue behind downloads.
+# One polling round over every unsettled pair: puts each product in place as soon as its job
+# succeeds, and ends once some are in place, so that the rules needing them start while the
+# next round polls the rest. High priority: the next round should not queue behind them.
 checkpoint hyp3_watch:
     input:
         submission=ancient(paths.HYP3_SUBMISSION),
@@ -54,11 +54,13 @@ checkpoint hyp3_watch:
         "../scripts/hyp3_watch.py"
 
 
-# The round has downloaded, verified and unpacked the product into its staging directory;
-# this only moves it into place (a rename, no Python process per pair).
+# The polling round that saw the pair's job succeed put its product in place, so Snakemake
+# finds it up to date and runs this only when it is gone (e.g. deleted to be fetched anew):
+# download, verify and unpack it again. No job per pair in a run: see ProductStager in
+# insarflow/hyp3/run.py.
 rule hyp3_product:
     input:
-        unpack(get_hyp3_staged_product),
+        succeeded=ancient(get_hyp3_succeeded_round),
     output:
         product=directory(paths.HYP3_PRODUCT),
         record=paths.HYP3_FINISHED,
@@ -69,33 +71,13 @@ rule hyp3_product:
     conda:
         "../envs/insarflow.yaml"
     threads: 0
-    params:
-        staged=get_hyp3_staged,
-        staged_record=get_hyp3_staged_record,
-    shell:
-        "(mv {params.staged_record:q} {output.record:q} && mv {params.staged:q} {output.product:q}) 2> {log:q}"
-
-
-# Only when a settled pair's staged product is gone (e.g. its product was deleted to be
-# fetched anew): download, verify and unpack it again.
-rule hyp3_restage:
-    input:
-        succeeded=ancient(get_hyp3_succeeded_round),
-    output:
-        directory(paths.HYP3_STAGED),
-    log:
-        paths.HYP3_RESTAGE_LOG,
-    localrule: True
-    conda:
-        "../envs/insarflow.yaml"
-    threads: 0
     resources:
         hyp3_downloads=1,
     params:
         pair=get_hyp3_pair,
         job=get_hyp3_job_options(),
     script:
-        "../scripts/hyp3_restage.py"
+        "../scripts/hyp3_product.py"
 
 
 rule hyp3_summary:

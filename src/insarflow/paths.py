@@ -43,10 +43,9 @@ HYP3_ROUND = HYP3_ROUNDS_DIR + "/" + ROUND_FILE_PREFIX + "{round}.json"
 HYP3_PRODUCTS_DIR = "results/hyp3/products/{options}"
 HYP3_PRODUCT = HYP3_PRODUCTS_DIR + "/{pair}"
 HYP3_FINISHED = "results/hyp3/finished/{options}/{pair}.json"
-# Verified, unpacked products the polling round staged; each is moved into place as the
-# pair's product (same file system, so a rename).
+# A verified, unpacked product on its way into place as the pair's product (same file
+# system, so a rename).
 HYP3_STAGED = ".insarflow/hyp3/staged/{options}/{pair}"
-STAGED_RECORD = "finished.json"
 HYP3_STATUS = "results/hyp3/status.tsv"
 VERIFIED_MANIFEST = "verified.json"
 
@@ -54,7 +53,6 @@ VERIFIED_MANIFEST = "verified.json"
 HYP3_SUBMIT_LOG = "logs/hyp3/submit/{options}.log"
 HYP3_ROUND_LOG = "logs/hyp3/watch/{options}/round-{round}.log"
 HYP3_PRODUCT_LOG = "logs/hyp3/product/{options}/{pair}.log"
-HYP3_RESTAGE_LOG = "logs/hyp3/restage/{options}/{pair}.log"
 HYP3_SUMMARY_LOG = "logs/hyp3/summary.log"
 HYP3_STATUS_LOG = "logs/hyp3/status.log"
 HYP3_PLAN_LOG = "logs/hyp3/plan.log"

@@ -40,6 +40,11 @@ def output(result: subprocess.CompletedProcess) -> str:
     return result.stdout + result.stderr
 
 
+def ran(result: subprocess.CompletedProcess, rule: str) -> int:
+    """How many jobs of ``rule`` the run started (not the ones it planned)."""
+    return len(re.findall(rf"^local(?:rule|checkpoint) {rule}:", output(result), re.MULTILINE))
+
+
 def test_a_changed_option_downloads_new_products_and_keeps_the_old_ones(
     sandbox: Sandbox, workdir: Workdir
 ) -> None:
@@ -387,34 +392,40 @@ def test_a_deleted_product_is_fetched_again_without_paying(
     sandbox: Sandbox, workdir: Workdir
 ) -> None:
     workdir.configure(scene_pairs(2), api_url=sandbox.url)
-    workdir.snakemake()
+    first = workdir.snakemake()
+    # The polling round put both products in place: no job per pair.
+    assert ran(first, "hyp3_product") == 0
     deleted = next(iter(workdir.products().values()))["dir"]
     shutil.rmtree(deleted)
     again = workdir.snakemake()
-    assert "hyp3_restage" in output(again)
+    assert ran(again, "hyp3_product") == 1
     assert len(workdir.products()) == 2 and deleted.is_dir()
     assert posts(sandbox) == 1
 
 
-def test_a_product_in_place_is_staged_again_without_downloading(
+def test_a_product_whose_placing_was_cut_short_is_placed_without_downloading(
     sandbox: Sandbox, workdir: Workdir
 ) -> None:
-    """When Snakemake moves products into place again while they are there, whole and from
-    the same job (here: forced; in a run, a DAG update racing a move), nothing is downloaded."""
+    """Killed between writing a pair's record and renaming its staged product into place, the
+    next run places the staged copy of the same job; nothing is downloaded or paid again."""
     workdir.configure(scene_pairs(2), api_url=sandbox.url)
     workdir.snakemake()
     downloads = sandbox.stats()["requests"].get("GET /products/{job_id}/{filename}", 0)
     products = workdir.products()
-    before = {path: path.stat().st_ino for path in workdir.path.glob("results/**/*.tif")}
+    pair, product = next(iter(products.items()))
+    staged = workdir.path / ".insarflow/hyp3/staged" / product["dir"].parent.name / pair
+    product["dir"].rename(staged)  # the state the kill leaves
+    inodes = {path: path.stat().st_ino for path in staged.rglob("*.tif")}
 
-    again = workdir.snakemake("--forcerun", "hyp3_product")
+    again = workdir.snakemake()
 
-    assert "hyp3_restage" in output(again)
-    logs = [log.read_text() for log in workdir.path.glob("logs/hyp3/restage/*/*.log")]
-    assert len(logs) == 2 and all("staged again without downloading" in text for text in logs)
+    assert ran(again, "hyp3_product") == 1
+    log = next(workdir.path.glob(f"logs/hyp3/product/*/{pair}.log")).read_text()
+    assert "staged product (job" in log and "is whole" in log
     assert {pair: p["job_id"] for pair, p in workdir.products().items()} == {
         pair: p["job_id"] for pair, p in products.items()
     }
-    assert {path: path.stat().st_ino for path in workdir.path.glob("results/**/*.tif")} == before
+    placed = {path: path.stat().st_ino for path in product["dir"].rglob("*.tif")}
+    assert sorted(placed.values()) == sorted(inodes.values())  # renamed, not fetched
     assert sandbox.stats()["requests"].get("GET /products/{job_id}/{filename}", 0) == downloads
     assert posts(sandbox) == 1

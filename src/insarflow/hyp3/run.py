@@ -41,9 +41,7 @@ from insarflow.hyp3.watch import (
 from insarflow.pairs import Pair, make_pair
 from insarflow.paths import (
     HYP3_FINISHED,
-    HYP3_PRODUCT,
     HYP3_STAGED,
-    STAGED_RECORD,
     VERIFIED_MANIFEST,
     Hyp3State,
 )
@@ -182,7 +180,8 @@ class RoundProgress:
         self.options = options
         self.settled = settled
         self.total = total
-        self.products_dir = products_dir
+        # Counted once: products the round puts in place add to it (``placed``).
+        self.placed_before = _downloaded(products_dir)
         states = ledger.state()
         keys = {spec.key for spec in specs}
         submitted = [
@@ -195,7 +194,7 @@ class RoundProgress:
         self.ledger = ledger
         self.keys = keys
         self._last: tuple[Any, ...] | None = None
-        self.staged: Callable[[], int] = lambda: 0
+        self.placed: Callable[[], int] = lambda: 0
         self._last_time = 0.0
 
     def credits_spent(self) -> float:
@@ -204,7 +203,7 @@ class RoundProgress:
     def __call__(self, statuses: Counter[str], now: float) -> None:
         counts = Counter(statuses)
         counts["SUCCEEDED"] += self.settled
-        downloaded = _downloaded(self.products_dir) + self.staged()
+        downloaded = self.placed_before + self.placed()
         state = (tuple(sorted(counts.items())), downloaded)
         if state == self._last and now - self._last_time < PROGRESS_HEARTBEAT_S:
             return
@@ -244,8 +243,8 @@ def watch_round(
     options: str,
     products_dir: Path,
 ) -> None:
-    """One polling round: poll the unsettled pairs, download each product as soon as its job
-    succeeds, and end once some are staged (and the round is long enough); record them."""
+    """One polling round: poll the unsettled pairs, put each product in place as soon as its
+    job succeeds, and end once some are placed (and the round is long enough); record them."""
     context = Hyp3Context(settings)
     settled = settled_before(previous)
     pairs = json.loads(Path(submission).read_text())["pairs"]
@@ -276,8 +275,10 @@ def watch_round(
             return None
         return f"the product of job {job['job_id']} expired on {expiration}"
 
-    stager = ProductStager(settings, options, context.state, settings["max_downloads"])
-    progress.staged = stager.count_staged
+    stager = ProductStager(
+        settings, options, products_dir, context.state, settings["max_downloads"]
+    )
+    progress.placed = stager.count_placed
     minimum = round_minimum_seconds(settings, len(specs))
     started = time.monotonic()
     try:
@@ -291,7 +292,7 @@ def watch_round(
             resubmit_expired=settings["resubmit_expired"],
             progress=progress,
             on_succeeded=stager.start,
-            keep_polling=lambda _: time.monotonic() - started < minimum or not stager.any_staged(),
+            keep_polling=lambda _: time.monotonic() - started < minimum or not stager.any_placed(),
         )
     finally:
         succeeded, failed = stager.finish()
@@ -314,23 +315,52 @@ def watch_round(
     )
 
 
-def stage_product(
+def place_product(
+    settings: Mapping[str, Any],
+    record: Mapping[str, Any],
+    product: Path,
+    finished: Path,
+    state: Hyp3State,
+    session: requests.Session | None = None,
+) -> None:
+    """Download, verify and unpack one succeeded job's product, then put it in place: the
+    pair's product directory ``product`` and its finished job record ``finished``.
+
+    The product is built in the pair's staging directory (``HYP3_STAGED``), which appears whole
+    or not at all, and is renamed into place after the record is written. Should placing be
+    cut short between the two, the staged copy of the same job is placed next time without a
+    download. The JSON files are not fsynced, like the unpacked rasters beside them: a
+    product is fetched again at no cost, and an fsync per file flushes the whole file
+    system's journal, which at thousands of products a minute was a good part of a
+    download's time.
+    """
+    product, finished = Path(product), Path(finished)
+    staged = Path(HYP3_STAGED.format(options=product.parent.name, pair=product.name))
+    if _staged_copy_of(staged, record["job_id"]):
+        log.info("pair %s: its staged product (job %s) is whole", record["pair"], record["job_id"])
+    else:
+        _stage(settings, record, staged, state, session)
+    finished.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(finished, dict(record), fsync=False)
+    product.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(product, ignore_errors=True)  # the product of an earlier job, if any
+    os.replace(staged, product)
+
+
+def _staged_copy_of(staged: Path, job_id: str) -> bool:
+    try:
+        return json.loads((staged / VERIFIED_MANIFEST).read_text()).get("job_id") == job_id
+    except (OSError, ValueError):
+        return False
+
+
+def _stage(
     settings: Mapping[str, Any],
     record: Mapping[str, Any],
     staged: Path,
     state: Hyp3State,
-    session: requests.Session | None = None,
+    session: requests.Session | None,
 ) -> None:
-    """Download, verify and unpack one succeeded job's product into ``staged``.
-
-    ``staged`` appears whole or not at all (built beside it, then renamed), holding the
-    product folder, ``verified.json`` and the finished job record. The two JSON files are
-    written straight into the directory being built (its rename is what makes them appear)
-    and are not fsynced, like the unpacked rasters beside them: a product is fetched again
-    at no cost, and an fsync per file flushes the whole file system's journal, which at
-    thousands of products a minute was a good part of a download's time.
-    """
-    staged = Path(staged)
     building = staged.with_name(f".{staged.name}.building")
     shutil.rmtree(building, ignore_errors=True)
     manifest = fetch_product(
@@ -350,7 +380,6 @@ def stage_product(
         verified_at=datetime.now(UTC).isoformat(),
     )
     write_json_atomic(building / VERIFIED_MANIFEST, manifest, fsync=False)
-    write_json_atomic(building / STAGED_RECORD, dict(record), fsync=False)
     shutil.rmtree(staged, ignore_errors=True)
     os.replace(building, staged)
     log.info(
@@ -361,118 +390,94 @@ def stage_product(
 
 
 class ProductStager:
-    """Downloads the products of a round's succeeded jobs in threads, as soon as each succeeds.
+    """Puts the products of a round's succeeded jobs in place, in threads, as soon as each
+    job succeeds.
 
-    Why here and not in one Snakemake job per pair: a job per pair costs a process start and
-    a scheduling pass each (a quarter of a CPU second), which dominates at thousands of
-    pairs; threads in the polling round cost neither, and a download starts within one
-    polling interval of its job's success.
+    Why here and not in one Snakemake job per pair: a job per pair costs Snakemake a
+    scheduling pass (15-30 ms of its CPU at thousands of pairs, and a process start if the
+    job runs Python), which dominates at thousands of pairs; threads in the polling round
+    cost neither, and a download starts within one polling interval of its job's success.
+    Snakemake then finds each product in place, up to date, and runs no job for it.
     """
 
     def __init__(
-        self, settings: Mapping[str, Any], options: str, state: Hyp3State, workers: int
+        self,
+        settings: Mapping[str, Any],
+        options: str,
+        products_dir: Path,
+        state: Hyp3State,
+        workers: int,
     ) -> None:
         self.settings = settings
         self.options = options
+        self.products_dir = products_dir
         self.state = state
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="download")
         self.futures: dict[str, Future[dict[str, Any]]] = {}
         self._sessions = threading.local()  # one HTTP session (kept-alive connection) a thread
-        self._staged = 0
+        self._placed = 0
         self._count_lock = threading.Lock()
 
     def start(self, spec: JobSpec, attempt: Attempt, job: Mapping[str, Any]) -> None:
         if spec.pair_id not in self.futures:
             record = job_record(spec, attempt, job)
-            staged = Path(HYP3_STAGED.format(options=self.options, pair=spec.pair_id))
-            self.futures[spec.pair_id] = self.pool.submit(self._stage, record, staged)
+            self.futures[spec.pair_id] = self.pool.submit(self._place, record)
 
-    def _stage(self, record: dict[str, Any], staged: Path) -> dict[str, Any]:
+    def _place(self, record: dict[str, Any]) -> dict[str, Any]:
         session = getattr(self._sessions, "session", None)
         if session is None:
             session = self._sessions.session = requests.Session()
-        stage_product(self.settings, record, staged, self.state, session)
+        place_product(
+            self.settings,
+            record,
+            self.products_dir / record["pair"],
+            Path(HYP3_FINISHED.format(options=self.options, pair=record["pair"])),
+            self.state,
+            session,
+        )
         with self._count_lock:
-            self._staged += 1
+            self._placed += 1
         return record
 
-    def any_staged(self) -> bool:
-        return self._staged > 0
+    def any_placed(self) -> bool:
+        return self._placed > 0
 
-    def count_staged(self) -> int:
-        return self._staged
+    def count_placed(self) -> int:
+        return self._placed
 
     def finish(self) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
-        """Wait for every started download: (records of staged pairs, failures by pair)."""
-        staged: dict[str, dict[str, Any]] = {}
+        """Wait for every started download: (records of placed pairs, failures by pair)."""
+        placed: dict[str, dict[str, Any]] = {}
         failed: dict[str, str] = {}
         for pair_id, future in self.futures.items():
             try:
-                staged[pair_id] = future.result()
+                placed[pair_id] = future.result()
             except UserError as error:
                 failed[pair_id] = f"pair {pair_id}: {error}"
                 log.error("%s", failed[pair_id])
         self.pool.shutdown()
-        return staged, failed
+        return placed, failed
 
 
-def restage(settings: Mapping[str, Any], pair: Pair, round_file: Path, staged: Path) -> None:
-    """Stage a settled pair's product again (its staged copy is gone: e.g. the product was
-    deleted to be fetched anew)."""
+def fetch_settled_product(
+    settings: Mapping[str, Any], pair: Pair, round_file: Path, product: Path, finished: Path
+) -> None:
+    """Put a settled pair's product in place again: the round that saw its job succeed placed
+    it, and it is gone (e.g. deleted to be fetched anew, or its placing was cut short)."""
     record = read_round(round_file)["succeeded"][pair.pair_id]
-    if _stage_from_placed_product(record, Path(staged)):
-        return
     expiration = record.get("expiration_time")
-    if expiration and datetime.fromisoformat(expiration) <= datetime.now(UTC):
+    staged = Path(HYP3_STAGED.format(options=Path(product).parent.name, pair=pair.pair_id))
+    if (
+        expiration
+        and datetime.fromisoformat(expiration) <= datetime.now(UTC)
+        and not _staged_copy_of(staged, record["job_id"])
+    ):
         raise PairFailed(
             f"pair {pair.pair_id}: the product of job {record['job_id']} expired on "
             f"{expiration} and is no longer on disk; delete {round_file} and rerun with "
             "hyp3.resubmit_expired: true to pay for it again"
         )
-    stage_product(settings, record, staged, Hyp3State())
-
-
-def _stage_from_placed_product(record: Mapping[str, Any], staged: Path) -> bool:
-    """Stage the pair's product from its place (hard links) if it is there, whole and from
-    the same job; whether it did.
-
-    Snakemake may plan a restage for a pair whose product was moved into place while it
-    updated its DAG after a round (the staged copy had just gone): the product is then on
-    disk already, and downloading it again would be waste. A product missing any file its
-    manifest lists, or from another job, is fetched again.
-    """
-    options, pair_id = staged.parent.name, staged.name
-    product = Path(HYP3_PRODUCT.format(options=options, pair=pair_id))
-    finished = Path(HYP3_FINISHED.format(options=options, pair=pair_id))
-    try:
-        manifest = json.loads((product / VERIFIED_MANIFEST).read_text())
-        placed_record = json.loads(finished.read_text())
-    except (OSError, ValueError):
-        return False
-    if (
-        manifest.get("job_id") != record["job_id"]
-        or placed_record.get("job_id") != record["job_id"]
-    ):
-        return False
-    for item in manifest.get("files", []):
-        folder = product / item["folder"]
-        if not all((folder / member).is_file() for member in item.get("members", [])):
-            return False
-    building = staged.with_name(f".{staged.name}.building")
-    shutil.rmtree(building, ignore_errors=True)
-    building.parent.mkdir(parents=True, exist_ok=True)
-    # Hard links: no bytes copied, and the placed product stays whole until Snakemake
-    # replaces it with this staged copy.
-    shutil.copytree(product, building, copy_function=os.link)
-    shutil.copyfile(finished, building / STAGED_RECORD)
-    shutil.rmtree(staged, ignore_errors=True)
-    os.replace(building, staged)
-    log.info(
-        "pair %s: its product (job %s) was already in place; staged again without downloading",
-        pair_id,
-        record["job_id"],
-    )
-    return True
+    place_product(settings, record, Path(product), Path(finished), Hyp3State())
 
 
 STATUS_COLUMNS = (

@@ -1,14 +1,15 @@
-"""Rule hyp3_restage: download, verify and unpack a settled pair's product again."""
+"""Rule hyp3_product: put a settled pair's product in place again (download, verify, unpack)."""
 
-from insarflow.hyp3.run import restage
+from insarflow.hyp3.run import fetch_settled_product
 from insarflow.pairs import make_pair
 from insarflow.steps import run_step
 
 run_step(
     snakemake.log[0],
-    restage,
+    fetch_settled_product,
     {**snakemake.config["hyp3"], **snakemake.params.job},
     make_pair(*snakemake.params.pair),
     snakemake.input.succeeded,
-    snakemake.output[0],
+    snakemake.output.product,
+    snakemake.output.record,
 )
