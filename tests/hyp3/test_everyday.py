@@ -403,6 +403,32 @@ def test_a_deleted_product_is_fetched_again_without_paying(
     assert posts(sandbox) == 1
 
 
+def test_a_round_killed_before_its_round_file_downloads_nothing_again(
+    sandbox: Sandbox, workdir: Workdir
+) -> None:
+    """A round that put products in place and was killed before writing its round file runs
+    again: the products of the same jobs stay as they are, not downloaded twice."""
+    workdir.configure(scene_pairs(2), api_url=sandbox.url)
+    workdir.snakemake()
+    downloads = sandbox.stats()["requests"].get("GET /products/{job_id}/{filename}", 0)
+    products = workdir.products()
+    inodes = {
+        path: path.stat().st_ino for path in workdir.path.glob("results/hyp3/products/**/*.tif")
+    }
+    for round_file in workdir.path.glob("results/hyp3/watch/*/round-*.json"):
+        round_file.unlink()  # the state the kill leaves
+
+    again = workdir.snakemake()
+
+    assert ran(again, "hyp3_watch") == 1 and ran(again, "hyp3_product") == 0
+    assert sandbox.stats()["requests"].get("GET /products/{job_id}/{filename}", 0) == downloads
+    assert {pair: p["job_id"] for pair, p in workdir.products().items()} == {
+        pair: p["job_id"] for pair, p in products.items()
+    }
+    assert {path: path.stat().st_ino for path in inodes} == inodes
+    assert posts(sandbox) == 1
+
+
 def test_a_product_whose_placing_was_cut_short_is_placed_without_downloading(
     sandbox: Sandbox, workdir: Workdir
 ) -> None:

@@ -335,6 +335,12 @@ def place_product(
     download's time.
     """
     product, finished = Path(product), Path(finished)
+    if _placed_copy_of(product, finished, record["job_id"]):
+        # A round killed after placing it, before writing its round file, polls it again.
+        log.info(
+            "pair %s: its product (job %s) is already in place", record["pair"], record["job_id"]
+        )
+        return
     staged = Path(HYP3_STAGED.format(options=product.parent.name, pair=product.name))
     if _staged_copy_of(staged, record["job_id"]):
         log.info("pair %s: its staged product (job %s) is whole", record["pair"], record["job_id"])
@@ -345,6 +351,22 @@ def place_product(
     product.parent.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(product, ignore_errors=True)  # the product of an earlier job, if any
     os.replace(staged, product)
+
+
+def _placed_copy_of(product: Path, finished: Path, job_id: str) -> bool:
+    """Whether the product in place is whole and from this job (its record too)."""
+    try:
+        manifest = json.loads((product / VERIFIED_MANIFEST).read_text())
+        placed_record = json.loads(finished.read_text())
+    except (OSError, ValueError):
+        return False
+    if manifest.get("job_id") != job_id or placed_record.get("job_id") != job_id:
+        return False
+    return all(
+        (product / item["folder"] / member).is_file()
+        for item in manifest.get("files", [])
+        for member in item.get("members", [])
+    )
 
 
 def _staged_copy_of(staged: Path, job_id: str) -> bool:

@@ -690,12 +690,13 @@ def build_product_zip(
     if path.exists():
         return
     plan = plan_product(job_id, job_type, parameters, datetime.fromtimestamp(done_ts, UTC))
-    if plan.zip_size() != product_size:
+    try:
+        write_product_zip(plan, path, product_size)
+    except RuntimeError as error:
         raise RuntimeError(
-            f"product of job {job_id} would be {plan.zip_size()} bytes, "
-            f"the job says {product_size}; was the state made by another version?"
-        )
-    write_product_zip(plan, path)
+            f"product of job {job_id} does not match the size the job says, {product_size} "
+            f"bytes ({error}); was the state made by another version?"
+        ) from None
 
 
 def _lower_priority() -> None:
