@@ -128,8 +128,8 @@ class Hyp3State:
     ``ledger``     the truth: every paid job (never delete it).
     ``poll_dir``   a cache: the last job listing per account (safe to delete).
     ``downloads``  a cache: partial and verified zips per job id (safe to delete).
-    ``staged``     products in transit: verified and unpacked by a polling round, moved into
-                   ``results/`` by the pair's product job (safe to delete: refetched).
+    ``staged``     products in transit: verified and unpacked, then renamed into ``results/``
+                   (safe to delete: refetched).
     """
 
     root: Path = Path(".insarflow/hyp3")
