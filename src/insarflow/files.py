@@ -19,9 +19,15 @@ def write_json_atomic(
     system's journal).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with temporary.open("w") as handle:
+    try:
+        handle = temporary.open("w")
+    except FileNotFoundError:
+        # Made only when missing: a mkdir of an existing directory still takes its lock,
+        # which threads writing thousands of files into one directory contend for.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = temporary.open("w")
+    with handle:
         handle.write(json.dumps(data, indent=indent, sort_keys=True) + "\n")
         if fsync:
             handle.flush()

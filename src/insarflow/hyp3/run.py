@@ -346,11 +346,15 @@ def place_product(
         log.info("pair %s: its staged product (job %s) is whole", record["pair"], record["job_id"])
     else:
         _stage(settings, record, staged, state, session)
-    finished.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(finished, dict(record), fsync=False)
-    product.parent.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(product, ignore_errors=True)  # the product of an earlier job, if any
-    os.replace(staged, product)
+    try:
+        os.replace(staged, product)
+    except FileNotFoundError:
+        product.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged, product)
+    except OSError:  # a product of an earlier job is there (a rename over it fails)
+        shutil.rmtree(product)
+        os.replace(staged, product)
 
 
 def _placed_copy_of(product: Path, finished: Path, job_id: str) -> bool:
