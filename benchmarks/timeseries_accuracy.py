@@ -17,7 +17,11 @@ states it, MET or MISSED), the irreducible line vs truth, and insarflow vs the i
 insarflow's own processing error, with the atmosphere common to both taken out, and that error net
 of the reference pixel's own decorrelation noise (``reference_offset`` of
 ``insarflow.timeseries.accuracy``: the short pairs' noise at the one reference pixel shifts every
-pixel alike, by about +-1.6 mm/yr from frame to frame with a zero mean). With a realistic
+pixel alike, by about +-1.5 mm/yr from frame to frame with a zero mean). MintPy's DEM-error
+estimation (on by default) adds a larger spread: with the troposphere uncorrected and Sentinel-1's
+small baselines it fits part of the atmosphere as DEM error, which moves the bowl's mean velocity
+by about +-3 mm/yr from frame to frame, also with a zero mean; ``--no-topographic-residual``
+shows the stage without it. With a realistic
 troposphere, the reference point's atmosphere shifts the whole bowl's velocity by several mm/yr
 for any estimator, differently for each set of acquisitions; so the stack is run on several
 sandbox frames (``--stacks``, default 5, from ``--first-stack``, default 0: burst ids 136231,

@@ -16,8 +16,9 @@ its peak):
 The decorrelation noise is drawn per interferogram, so it is not in the observed per-date LOS,
 and a time series sees it relative to one pixel: the reference pixel's noise, which a network of
 short pairs integrates like a random walk, shifts every pixel's velocity by the same amount. On
-the sandbox's one-year stacks (30 dates, 3 connections) that shift has a standard deviation of
-about 1.6 mm/yr from frame to frame and a mean of zero; on any one frame it can be most of
+the sandbox's one-year stacks (30 dates, 3 connections; 0.6-1.0 mm of noise per pair at the far
+reference pixel) that shift has a standard deviation of about 1.5 mm/yr from frame to frame and a
+mean of zero (+0.1 +- 0.2 mm/yr on 60 frames); on any one frame it can be most of
 ``processing_bias``. ``reference_offset`` estimates it as the mean of insarflow minus the fitted
 line over the pixels around the reference point (their own noise averages out), and
 ``relative_processing_bias`` is the bowl's processing bias net of it: what the processing adds to
