@@ -14,7 +14,7 @@ would make tens of mm/yr.
 
 MintPy's DEM-error estimation is off here: on 132 days the perpendicular baselines drift almost
 linearly with time, so the estimated DEM error trades off with the velocity and moves the bowl by
--7 to +22 mm/yr on five frames (on a one-year stack it adds about +-1.5 mm/yr). The benchmark
+-7 to +22 mm/yr on five frames (on a one-year stack about +-3 mm/yr, zero-mean). The benchmark
 measures the stage with it on, as configured by default. With it off, the sandbox's DEM error
 (GLO-30-like, a phase proportional to each product's baseline) stays in the velocity and counts
 here as processing error: on this frame a line fitted to its per-date term moves the bowl's mean

@@ -113,3 +113,24 @@ def test_a_velocity_one_pixel_off_the_truths_grid_shows_as_processing_error(
         _velocity(tmp_path, scene, shifted), scene["truth"], scene["observed"]
     )
     assert accuracy.processing_rms > 1.0
+
+
+def test_the_reference_pixels_own_noise_is_told_apart_from_an_error_over_the_bowl(
+    tmp_path: Path, scene: dict
+):
+    # The reference pixel's decorrelation noise shifts every other pixel by the same amount (here
+    # +0.5 mm/yr); an error of the processing over the bowl (here -1 mm/yr where the truth exceeds
+    # 20 % of its peak) does not reach the ground around the reference point.
+    row0, col0, height, width = WINDOW
+    with rasterio.open(scene["truth"]) as truth_file:
+        truth = truth_file.read(1)[row0 : row0 + height, col0 : col0 + width]
+    bowl = np.abs(truth) >= 0.2 * np.abs(truth).max()
+    velocity = scene["line"] + 0.5 - 1.0 * bowl
+    velocity[REFERENCE] = 0.0
+    accuracy = velocity_accuracy(
+        _velocity(tmp_path, scene, velocity), scene["truth"], scene["observed"]
+    )
+
+    assert accuracy.processing_bias == pytest.approx(-0.5, abs=1e-3)
+    assert accuracy.reference_offset == pytest.approx(0.5, abs=1e-3)
+    assert accuracy.relative_processing_bias == pytest.approx(-1.0, abs=1e-3)
