@@ -403,29 +403,34 @@ def test_a_deleted_product_is_fetched_again_without_paying(
     assert posts(sandbox) == 1
 
 
-def test_a_round_killed_before_its_round_file_downloads_nothing_again(
+def test_a_round_killed_before_its_round_file_downloads_nothing_twice(
     sandbox: Sandbox, workdir: Workdir
 ) -> None:
-    """A round that put products in place and was killed before writing its round file runs
-    again: the products of the same jobs stay as they are, not downloaded twice."""
+    """A round killed after putting one pair's product in place, before the other's and before
+    its round file: the round runs again, leaves the placed product as it is and downloads
+    only the missing one."""
     workdir.configure(scene_pairs(2), api_url=sandbox.url)
     workdir.snakemake()
     downloads = sandbox.stats()["requests"].get("GET /products/{job_id}/{filename}", 0)
     products = workdir.products()
-    inodes = {
-        path: path.stat().st_ino for path in workdir.path.glob("results/hyp3/products/**/*.tif")
-    }
+    (kept_pair, kept), (gone_pair, gone) = sorted(products.items())
+    inodes = {path: path.stat().st_ino for path in kept["dir"].rglob("*.tif")}
+    # The state the kill leaves: one product in place, the other not, no round file.
+    shutil.rmtree(gone["dir"])
+    next(workdir.path.glob(f"results/hyp3/finished/*/{gone_pair}.json")).unlink()
     for round_file in workdir.path.glob("results/hyp3/watch/*/round-*.json"):
-        round_file.unlink()  # the state the kill leaves
+        round_file.unlink()
 
     again = workdir.snakemake()
 
     assert ran(again, "hyp3_watch") == 1 and ran(again, "hyp3_product") == 0
-    assert sandbox.stats()["requests"].get("GET /products/{job_id}/{filename}", 0) == downloads
+    assert sandbox.stats()["requests"].get("GET /products/{job_id}/{filename}", 0) == downloads + 1
     assert {pair: p["job_id"] for pair, p in workdir.products().items()} == {
         pair: p["job_id"] for pair, p in products.items()
     }
     assert {path: path.stat().st_ino for path in inodes} == inodes
+    log = "".join(path.read_text() for path in workdir.path.glob("logs/hyp3/watch/*/*.log"))
+    assert f"pair {kept_pair}: its product (job {kept['job_id']}) is already in place" in log
     assert posts(sandbox) == 1
 
 
