@@ -3,9 +3,9 @@
 The workflow benchmark (`hyp3_workflow.py`) runs the sandbox on the same cores as insarflow, so
 at 10,000 pairs its rendering and serving compete with the client. This one takes the
 stand-in's rendering out: it submits ``--pairs`` jobs to a sandbox that renders ahead, waits
-until every product is rendered, and only then times `insarflow.hyp3.run.place_product` (what a
-polling round runs for each succeeded job: download, size and CRC check, unpack, record, rename
-into place) in ``--threads`` threads with one HTTP session each, as the round does.
+until every product is rendered, and only then times what a polling round runs for each
+succeeded job (download, size and CRC check, unpack, record, rename into place) the way a round runs it: `insarflow.hyp3.run.ProductStager`, with ``--threads``
+download threads (``max_downloads``) and as many that unpack and place.
 
 Goal: faster than the jobs succeed in the 10,000-pair workflow benchmark (10,000 jobs over about
 70 s, so at least 143 products a second).
@@ -20,9 +20,7 @@ import os
 import resource
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,11 +29,10 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import hyp3_sdk  # noqa: E402
 import psutil  # noqa: E402
-import requests  # noqa: E402
 from hyp3.conftest import start_sandbox, stop  # noqa: E402
 from hyp3_workflow import JOB_OPTIONS, network, synthetic_scenes  # noqa: E402
 
-from insarflow.hyp3.run import place_product  # noqa: E402
+from insarflow.hyp3.run import ProductStager  # noqa: E402
 from insarflow.paths import Hyp3State  # noqa: E402
 
 GOAL_PER_SECOND = 10_000 / 70
@@ -78,30 +75,30 @@ def main() -> int:
 
         os.chdir(work)  # products are staged under ./.insarflow, as in a workflow run
         settings = {"skip_existing": True, "keep_zips": False, "request_timeout": 60}
-        state = Hyp3State(work / "state")
-        sessions = threading.local()
-
-        def place(job: dict) -> None:
-            session = getattr(sessions, "session", None)
-            if session is None:
-                session = sessions.session = requests.Session()
-            record = {
-                "pair": job["job_id"],
-                "account": "capacity",
-                "job_id": job["job_id"],
-                "files": job["files"],
-                "expiration_time": job["expiration_time"],
-            }
-            product = work / "results" / "capacity" / job["job_id"]
-            finished = work / "finished" / "capacity" / f"{job['job_id']}.json"
-            place_product(settings, record, product, finished, state, session)
-
+        stager = ProductStager(
+            settings,
+            "capacity",
+            work / "results" / "capacity",
+            Hyp3State(work / "state"),
+            args.threads,
+        )
         usage = resource.getrusage(resource.RUSAGE_SELF)
         client_before = usage.ru_utime + usage.ru_stime
         server_before = cpu_seconds(server)
         started = time.monotonic()
-        with ThreadPoolExecutor(args.threads) as pool:
-            list(pool.map(place, jobs))
+        for job in jobs:
+            stager.start_record(
+                {
+                    "pair": job["job_id"],
+                    "account": "capacity",
+                    "job_id": job["job_id"],
+                    "files": job["files"],
+                    "expiration_time": job["expiration_time"],
+                }
+            )
+        placed, failed = stager.finish()
+        if failed or len(placed) != len(jobs):
+            sys.exit(f"{len(failed)} product(s) failed: {next(iter(failed.values()), '')}")
         wall = time.monotonic() - started
         usage = resource.getrusage(resource.RUSAGE_SELF)
         client = usage.ru_utime + usage.ru_stime - client_before

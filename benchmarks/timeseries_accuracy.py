@@ -280,6 +280,22 @@ def goal_table(
             return ""
         return f" (not resolved: one standard error of the mean is {error * scale:.2f}{unit})"
 
+    def expected(key: str, goal: float, scale: float, unit: str) -> str:
+        # insarflow's expected error against the truth over atmospheres equals its expected
+        # error against the irreducible line, whose own expected error is exactly zero (a
+        # least-squares line through linear motion plus zero-mean atmosphere); the difference
+        # to the line carries far less of the atmosphere, so its mean is known far better.
+        if spread is None or stacks is None:
+            return ""
+        error = spread[key] / math.sqrt(stacks)
+        mean = values[key]
+        resolved = abs(abs(mean) - goal) > error
+        text = f"{mean * scale:+7.2f}{unit} +- {error * scale:5.2f}{unit}"
+        return (
+            f"{'':<47}{'expected (+- one SE)':<30}{text:>{width}}  "
+            f"{verdict(abs(mean) <= goal)}{'' if resolved else ' (not resolved)'}"
+        )
+
     ratio = values["rms"] / values["irreducible_rms"]
     width = 23 if spread is None else 34
     print(f"\n{'goal (issue 11), over the bowl':<47}{'compared':<30}{'value':>{width}}  verdict")
@@ -303,6 +319,7 @@ def goal_table(
         f"{'2. mean bias within 1 mm/yr':<47}{'insarflow vs truth':<30}"
         f"{show('bias', ' mm/yr'):>{width}}  {verdict(bias_ok)}{unresolved('bias', 1.0)}"
     )
+    print(expected("processing_bias", GOAL_BIAS_MM_YR, 1.0, " mm/yr"))
     print(
         f"{'':<47}{'irreducible vs truth':<30}{show('irreducible_bias', ' mm/yr'):>{width}}  "
         f"({within(abs(values['irreducible_bias']) <= GOAL_BIAS_MM_YR)})"
@@ -326,6 +343,7 @@ def goal_table(
         f"{show('inner', ' %', 100.0):>{width}}  {verdict(inner_ok)}"
         f"{unresolved('inner', 100.0, ' %')}"
     )
+    print(expected("processing_inner", GOAL_INNER_ERROR, 100.0, " %"))
     print(
         f"{'':<47}{'irreducible vs truth':<30}{show('irreducible_inner', ' %', 100.0):>{width}}  "
         f"({within(abs(values['irreducible_inner']) <= GOAL_INNER_ERROR)})"
@@ -459,8 +477,10 @@ def report_atmospheres(args: argparse.Namespace) -> None:
 
 
 def passes(results: list[tuple[Accuracy, Accuracy]]) -> bool:
-    """The issue's goals, insarflow against the truth, on the stacks' mean (pooled RMS); with
-    several stacks a mean must meet its goal by more than one standard error (exit status 0)."""
+    """The issue's goals, insarflow against the truth (exit status 0). One stack: as measured.
+    Several: the pooled RMS, and the bias and inner-bowl error as expected over atmospheres
+    (the mean of insarflow against the irreducible line, see ``goal_table``), each of which must
+    meet its goal by more than one standard error."""
     rows = [figures(a, uncorrected) for a, uncorrected in results]
     rms = math.sqrt(statistics.fmean(f["rms"] ** 2 for f in rows))
     irreducible = math.sqrt(statistics.fmean(f["irreducible_rms"] ** 2 for f in rows))
@@ -470,10 +490,16 @@ def passes(results: list[tuple[Accuracy, Accuracy]]) -> bool:
         error = statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0.0
         return abs(statistics.fmean(values)) + error <= goal
 
+    if len(rows) == 1:
+        return (
+            rms <= GOAL_RMS_FACTOR * irreducible
+            and met("bias", GOAL_BIAS_MM_YR)
+            and met("inner", GOAL_INNER_ERROR)
+        )
     return (
         rms <= GOAL_RMS_FACTOR * irreducible
-        and met("bias", GOAL_BIAS_MM_YR)
-        and met("inner", GOAL_INNER_ERROR)
+        and met("processing_bias", GOAL_BIAS_MM_YR)
+        and met("processing_inner", GOAL_INNER_ERROR)
     )
 
 

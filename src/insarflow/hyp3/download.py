@@ -1,11 +1,12 @@
 """Download, verify and unpack HyP3 products.
 
 A product is fetched to ``<cache>/<job_id>/<file>.part`` with HTTP Range resume, checked
-against the size HyP3 reports and the CRC of every zip member, renamed into place
-atomically, then unpacked into the caller's directory for the product. The zip is then deleted (real
-products are hundreds of MB; keeping both doubles the disk used) unless ``keep_zips`` is on;
-a kept, verified zip is reused when ``skip_existing`` is on. A ``.part`` file of an
-interrupted download stays, so the next attempt resumes it.
+against the size HyP3 reports and the CRC of every zip member, and renamed into place
+atomically (``download_product``); then it is unpacked into the caller's directory for the
+product (``unpack_product``). The zip is then deleted (real products are hundreds of MB;
+keeping both doubles the disk used) unless ``keep_zips`` is on; a kept, verified zip is reused
+when ``skip_existing`` is on. A ``.part`` file of an interrupted download stays, so the next
+attempt resumes it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import contextlib
 import logging
 import os
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -146,26 +148,20 @@ def download_file(
     return destination
 
 
-def fetch_product(
-    job: dict[str, Any],
-    product_dir: Path,
+def download_product(
+    job: Mapping[str, Any],
     *,
     cache_dir: Path = HYP3_STATE.downloads,
     skip_existing: bool = True,
-    keep_zips: bool = False,
     timeout: float = 60.0,
     session: requests.Session | None = None,
-) -> dict[str, Any]:
-    """Download every file of a SUCCEEDED job and unpack it into ``product_dir``.
-
-    ``product_dir`` is the caller's own directory, renamed into place once whole, so it is
-    unpacked into directly: a directory per product less to make and remove, which on a busy
-    file system is a good part of a small product's time.
-    """
+) -> list[tuple[Path, dict[str, Any]]]:
+    """Download and verify every file of a SUCCEEDED job into ``cache_dir/<job id>/``: each
+    zip's path with the file's entry of the job."""
     files = job.get("files") or []
     if not files:
         raise DownloadError(f"job {job['job_id']} lists no product files")
-    unpacked = []
+    zips = []
     for item in files:
         name = item["filename"]
         zip_path = Path(cache_dir) / job["job_id"] / name
@@ -175,11 +171,26 @@ def fetch_product(
             zip_path.unlink(missing_ok=True)
             log.info("downloading %s (%s bytes)", name, item.get("size"))
             download_file(item["url"], zip_path, item.get("size"), timeout, session)
+        zips.append((zip_path, dict(item)))
+    return zips
+
+
+def unpack_product(
+    zips: list[tuple[Path, dict[str, Any]]], product_dir: Path, *, keep_zips: bool = False
+) -> list[dict[str, Any]]:
+    """Unpack verified zips into ``product_dir``; the zips are deleted unless ``keep_zips``.
+
+    ``product_dir`` is the caller's own directory, renamed into place once whole, so it is
+    unpacked into directly: a directory per product less to make and remove, which on a busy
+    file system is a good part of a small product's time.
+    """
+    unpacked = []
+    for zip_path, item in zips:
         unpacked.append(_unpack(zip_path, Path(product_dir), item))
         if not keep_zips:
             zip_path.unlink()
             _remove_if_empty(zip_path.parent)
-    return {"job_id": job["job_id"], "files": unpacked}
+    return unpacked
 
 
 def _unpack(zip_path: Path, product_dir: Path, item: dict[str, Any]) -> dict[str, Any]:

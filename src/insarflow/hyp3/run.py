@@ -25,7 +25,7 @@ import requests
 from insarflow.errors import UserError
 from insarflow.files import write_json_atomic
 from insarflow.hyp3.credentials import load_accounts
-from insarflow.hyp3.download import fetch_product
+from insarflow.hyp3.download import download_product, unpack_product
 from insarflow.hyp3.insarhub import import_insarhub_jobs
 from insarflow.hyp3.jobs import JobSpec, build_job, job_cost
 from insarflow.hyp3.ledger import Attempt, Ledger, LedgerView
@@ -326,26 +326,66 @@ def place_product(
     """Download, verify and unpack one succeeded job's product, then put it in place: the
     pair's product directory ``product`` and its finished job record ``finished``.
 
-    The product is built in the pair's staging directory (``HYP3_STAGED``), which appears whole
-    or not at all, and is renamed into place after the record is written. Should placing be
-    cut short between the two, the staged copy of the same job is placed next time without a
-    download. The JSON files are not fsynced, like the unpacked rasters beside them: a
-    product is fetched again at no cost, and an fsync per file flushes the whole file
-    system's journal, which at thousands of products a minute was a good part of a
-    download's time.
+    Two halves, which a polling round runs in different threads (see ProductStager):
+    ``download_for_placing`` (the network) and ``put_in_place`` (the disk).
+    """
+    zips = download_for_placing(settings, record, product, finished, state, session)
+    put_in_place(settings, record, product, finished, zips)
+
+
+def download_for_placing(
+    settings: Mapping[str, Any],
+    record: Mapping[str, Any],
+    product: Path,
+    finished: Path,
+    state: Hyp3State,
+    session: requests.Session | None = None,
+) -> list[tuple[Path, dict[str, Any]]] | None:
+    """The job's verified zips in the download cache; None when nothing needs downloading
+    (the product is in place, or staged whole, from this job)."""
+    product = Path(product)
+    if _placed_copy_of(product, Path(finished), record["job_id"]):
+        return None
+    if _staged_copy_of(_staged_path(product), record["job_id"]):
+        return None
+    return download_product(
+        {"job_id": record["job_id"], "files": record["files"]},
+        cache_dir=state.downloads,
+        skip_existing=settings["skip_existing"],
+        timeout=settings["request_timeout"],
+        session=session,
+    )
+
+
+def put_in_place(
+    settings: Mapping[str, Any],
+    record: Mapping[str, Any],
+    product: Path,
+    finished: Path,
+    zips: list[tuple[Path, dict[str, Any]]] | None,
+) -> None:
+    """Unpack ``zips`` into the pair's staging directory (``HYP3_STAGED``), then write the
+    record and rename the staged product into place.
+
+    The staging directory appears whole or not at all, and is renamed into place after the
+    record is written. Should placing be cut short between the two, the staged copy of the
+    same job is placed next time without a download. The JSON files are not fsynced, like the
+    unpacked rasters beside them: a product is fetched again at no cost, and an fsync per file
+    flushes the whole file system's journal, which at thousands of products a minute was a
+    good part of a download's time.
     """
     product, finished = Path(product), Path(finished)
-    if _placed_copy_of(product, finished, record["job_id"]):
+    staged = _staged_path(product)
+    if zips is not None:
+        _stage(settings, record, staged, zips)
+    elif _placed_copy_of(product, finished, record["job_id"]):
         # A round killed after placing it, before writing its round file, polls it again.
         log.info(
             "pair %s: its product (job %s) is already in place", record["pair"], record["job_id"]
         )
         return
-    staged = Path(HYP3_STAGED.format(options=product.parent.name, pair=product.name))
-    if _staged_copy_of(staged, record["job_id"]):
-        log.info("pair %s: its staged product (job %s) is whole", record["pair"], record["job_id"])
     else:
-        _stage(settings, record, staged, state, session)
+        log.info("pair %s: its staged product (job %s) is whole", record["pair"], record["job_id"])
     write_json_atomic(finished, dict(record), fsync=False)
     try:
         os.replace(staged, product)
@@ -355,6 +395,10 @@ def place_product(
     except OSError:  # a product of an earlier job is there (a rename over it fails)
         shutil.rmtree(product)
         os.replace(staged, product)
+
+
+def _staged_path(product: Path) -> Path:
+    return Path(HYP3_STAGED.format(options=product.parent.name, pair=product.name))
 
 
 def _placed_copy_of(product: Path, finished: Path, job_id: str) -> bool:
@@ -384,27 +428,18 @@ def _stage(
     settings: Mapping[str, Any],
     record: Mapping[str, Any],
     staged: Path,
-    state: Hyp3State,
-    session: requests.Session | None,
+    zips: list[tuple[Path, dict[str, Any]]],
 ) -> None:
     building = staged.with_name(f".{staged.name}.building")
     shutil.rmtree(building, ignore_errors=True)
-    manifest = fetch_product(
-        {"job_id": record["job_id"], "files": record["files"]},
-        building,
-        cache_dir=state.downloads,
-        skip_existing=settings["skip_existing"],
-        keep_zips=settings["keep_zips"],
-        timeout=settings["request_timeout"],
-        session=session,
-    )
-    manifest.update(
-        pair=record["pair"],
-        account=record["account"],
-        job_id=record["job_id"],
-        expiration_time=record.get("expiration_time"),
-        verified_at=datetime.now(UTC).isoformat(),
-    )
+    manifest = {
+        "job_id": record["job_id"],
+        "files": unpack_product(zips, building, keep_zips=settings["keep_zips"]),
+        "pair": record["pair"],
+        "account": record["account"],
+        "expiration_time": record.get("expiration_time"),
+        "verified_at": datetime.now(UTC).isoformat(),
+    }
     write_json_atomic(building / VERIFIED_MANIFEST, manifest, fsync=False)
     shutil.rmtree(staged, ignore_errors=True)
     os.replace(building, staged)
@@ -424,6 +459,10 @@ class ProductStager:
     job runs Python), which dominates at thousands of pairs; threads in the polling round
     cost neither, and a download starts within one polling interval of its job's success.
     Snakemake then finds each product in place, up to date, and runs no job for it.
+
+    ``workers`` threads download (``max_downloads``: the transfers at once), and as many
+    others unpack and place, so that a download slot is not held while its product's files
+    are written (at thousands of small products a minute, about half of a product's time).
     """
 
     def __init__(
@@ -438,7 +477,8 @@ class ProductStager:
         self.options = options
         self.products_dir = products_dir
         self.state = state
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="download")
+        self.downloads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="download")
+        self.unpacks = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="unpack")
         self.futures: dict[str, Future[dict[str, Any]]] = {}
         self._sessions = threading.local()  # one HTTP session (kept-alive connection) a thread
         self._placed = 0
@@ -446,24 +486,45 @@ class ProductStager:
 
     def start(self, spec: JobSpec, attempt: Attempt, job: Mapping[str, Any]) -> None:
         if spec.pair_id not in self.futures:
-            record = job_record(spec, attempt, job)
-            self.futures[spec.pair_id] = self.pool.submit(self._place, record)
+            self.start_record(job_record(spec, attempt, job))
 
-    def _place(self, record: dict[str, Any]) -> dict[str, Any]:
+    def start_record(self, record: dict[str, Any]) -> None:
+        """Put a succeeded job's product in place (``record``: its finished job record)."""
+        placed: Future[dict[str, Any]] = Future()
+        self.futures[record["pair"]] = placed
+        self.downloads.submit(self._download, record, placed)
+
+    def _paths(self, record: Mapping[str, Any]) -> tuple[Path, Path]:
+        pair = record["pair"]
+        return self.products_dir / pair, Path(HYP3_FINISHED.format(options=self.options, pair=pair))
+
+    def _download(self, record: dict[str, Any], placed: Future[dict[str, Any]]) -> None:
         session = getattr(self._sessions, "session", None)
         if session is None:
             session = self._sessions.session = requests.Session()
-        place_product(
-            self.settings,
-            record,
-            self.products_dir / record["pair"],
-            Path(HYP3_FINISHED.format(options=self.options, pair=record["pair"])),
-            self.state,
-            session,
-        )
+        try:
+            zips = download_for_placing(
+                self.settings, record, *self._paths(record), self.state, session
+            )
+        except BaseException as error:  # handed to finish(), which tells failures from bugs
+            placed.set_exception(error)
+            return
+        self.unpacks.submit(self._put, record, zips, placed)
+
+    def _put(
+        self,
+        record: dict[str, Any],
+        zips: list[tuple[Path, dict[str, Any]]] | None,
+        placed: Future[dict[str, Any]],
+    ) -> None:
+        try:
+            put_in_place(self.settings, record, *self._paths(record), zips)
+        except BaseException as error:
+            placed.set_exception(error)
+            return
         with self._count_lock:
             self._placed += 1
-        return record
+        placed.set_result(record)
 
     def any_placed(self) -> bool:
         return self._placed > 0
@@ -475,13 +536,16 @@ class ProductStager:
         """Wait for every started download: (records of placed pairs, failures by pair)."""
         placed: dict[str, dict[str, Any]] = {}
         failed: dict[str, str] = {}
-        for pair_id, future in self.futures.items():
-            try:
-                placed[pair_id] = future.result()
-            except UserError as error:
-                failed[pair_id] = f"pair {pair_id}: {error}"
-                log.error("%s", failed[pair_id])
-        self.pool.shutdown()
+        try:
+            for pair_id, future in self.futures.items():
+                try:
+                    placed[pair_id] = future.result()
+                except UserError as error:
+                    failed[pair_id] = f"pair {pair_id}: {error}"
+                    log.error("%s", failed[pair_id])
+        finally:
+            self.downloads.shutdown(cancel_futures=True)
+            self.unpacks.shutdown(cancel_futures=True)
         return placed, failed
 
 
@@ -492,7 +556,7 @@ def fetch_settled_product(
     it, and it is gone (e.g. deleted to be fetched anew, or its placing was cut short)."""
     record = read_round(round_file)["succeeded"][pair.pair_id]
     expiration = record.get("expiration_time")
-    staged = Path(HYP3_STAGED.format(options=Path(product).parent.name, pair=pair.pair_id))
+    staged = _staged_path(Path(product))
     if (
         expiration
         and datetime.fromisoformat(expiration) <= datetime.now(UTC)
