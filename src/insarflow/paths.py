@@ -127,7 +127,7 @@ class Hyp3State:
 
     ``ledger``     the truth: every paid job (never delete it).
     ``poll_dir``   a cache: the last job listing per account (safe to delete).
-    ``downloads``  a cache: partial and verified zips per job id (safe to delete).
+    ``downloads``  a cache: partial and kept zips, ``<job id>_<file>`` (safe to delete).
     ``staged``     products in transit: verified and unpacked, then renamed into ``results/``
                    (safe to delete: refetched).
     """
@@ -145,6 +145,15 @@ class Hyp3State:
     @property
     def downloads(self) -> Path:
         return self.root / "downloads"
+
+    def download(self, job_id: str, filename: str) -> Path:
+        """Where a job's product file is downloaded: one flat directory (a directory per job
+        would be made and removed per product, a costly pair on a busy file system)."""
+        return download_path(self.downloads, job_id, filename)
+
+
+def download_path(downloads: Path, job_id: str, filename: str) -> Path:
+    return Path(downloads) / f"{job_id}_{filename}"
 
 
 def round_file(options: str, index: int) -> str:

@@ -1,6 +1,6 @@
 """Download, verify and unpack HyP3 products.
 
-A product is fetched to ``<cache>/<job_id>/<file>.part`` with HTTP Range resume, checked
+A product is fetched to ``<cache>/<job_id>_<file>.part`` with HTTP Range resume, checked
 against the size HyP3 reports and the CRC of every zip member, and renamed into place
 atomically (``download_product``); then it is unpacked into the caller's directory for the
 product (``unpack_product``). The zip is then deleted (real products are hundreds of MB;
@@ -11,7 +11,6 @@ attempt resumes it.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import zipfile
@@ -30,7 +29,7 @@ from tenacity import (
 )
 
 from insarflow.errors import ServiceError
-from insarflow.paths import HYP3_STATE
+from insarflow.paths import HYP3_STATE, download_path
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +114,7 @@ def download_file(
     expected_size: int | None,
     timeout: float = 60.0,
     session: requests.Session | None = None,
+    folder: str | None = None,
 ) -> Path:
     """Fetch ``url`` to ``destination`` with resume, verification and an atomic rename.
 
@@ -122,6 +122,7 @@ def download_file(
     bytes that fail verification are discarded and fetched again, within one budget of
     ``DOWNLOAD_ATTEMPTS`` tries with exponential backoff. ``session``: a session to reuse
     (its kept-alive connection saves a TCP connect per file); by default a new one.
+    ``folder``: the one top folder of the zip (default: the destination's stem).
     """
     destination.parent.mkdir(parents=True, exist_ok=True)
     part = destination.with_name(destination.name + ".part")
@@ -129,7 +130,7 @@ def download_file(
 
     def fetch_and_verify() -> None:
         _fetch_once(session, url, part, expected_size, timeout)
-        problem = verify_zip(part, expected_size, folder=Path(destination.name).stem)
+        problem = verify_zip(part, expected_size, folder=folder or Path(destination.name).stem)
         if problem is not None:
             part.unlink(missing_ok=True)
             raise _Incomplete(f"failed verification ({problem}); starting over")
@@ -164,13 +165,14 @@ def download_product(
     zips = []
     for item in files:
         name = item["filename"]
-        zip_path = Path(cache_dir) / job["job_id"] / name
-        if skip_existing and verify_zip(zip_path, item.get("size")) is None:
+        zip_path = download_path(cache_dir, job["job_id"], name)
+        folder = Path(name).stem
+        if skip_existing and verify_zip(zip_path, item.get("size"), folder) is None:
             log.info("%s already downloaded and verified; not fetching it again", name)
         else:
             zip_path.unlink(missing_ok=True)
             log.info("downloading %s (%s bytes)", name, item.get("size"))
-            download_file(item["url"], zip_path, item.get("size"), timeout, session)
+            download_file(item["url"], zip_path, item.get("size"), timeout, session, folder)
         zips.append((zip_path, dict(item)))
     return zips
 
@@ -189,25 +191,19 @@ def unpack_product(
         unpacked.append(_unpack(zip_path, Path(product_dir), item))
         if not keep_zips:
             zip_path.unlink()
-            _remove_if_empty(zip_path.parent)
     return unpacked
 
 
 def _unpack(zip_path: Path, product_dir: Path, item: dict[str, Any]) -> dict[str, Any]:
-    # verify_zip has checked that every member lies inside the one folder <zip stem>/.
-    folder = zip_path.stem
+    # verify_zip has checked that every member lies inside the one folder <file stem>/.
+    folder = Path(item["filename"]).stem
     with zipfile.ZipFile(zip_path) as archive:
         archive.extractall(product_dir)
         names = archive.namelist()
     members = sorted({name[len(folder) + 1 :].split("/")[0] for name in names} - {""})
     return {
-        "filename": zip_path.name,
+        "filename": item["filename"],
         "size": item.get("size"),
         "folder": folder,
         "members": members,
     }
-
-
-def _remove_if_empty(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        directory.rmdir()

@@ -161,7 +161,7 @@ def _cached(state: Hyp3State, job: Mapping[str, Any], product_dir: Path) -> bool
         return True
     files = job.get("files") or []
     return bool(files) and all(
-        (state.downloads / job["job_id"] / item["filename"]).exists() for item in files
+        state.download(job["job_id"], item["filename"]).exists() for item in files
     )
 
 
