@@ -75,8 +75,8 @@ import rasterio  # noqa: E402
 
 from insarflow import paths  # noqa: E402
 from insarflow.sandbox.granules import parse_burst, parse_scene  # noqa: E402
-from insarflow.sandbox.products import frame_of_granules  # noqa: E402
-from insarflow.sandbox.scene import scene_model  # noqa: E402
+from insarflow.sandbox.products import frame_key_of_granules, frame_of_granules  # noqa: E402
+from insarflow.sandbox.scene import dem_gap, scene_model  # noqa: E402
 from insarflow.sandbox.truth import write_truth  # noqa: E402
 from insarflow.timeseries.accuracy import Accuracy, fitted_velocity, velocity_accuracy  # noqa: E402
 from tests.timeseries.stack import (  # noqa: E402
@@ -146,6 +146,11 @@ def main() -> int:
         root = args.keep or Path(temporary)
         for index in range(args.first_stack, args.first_stack + args.stacks):
             granules, settings = stack_of(args, index)
+            gap = dem_gap(frame_key_of_granules(granules))
+            if gap is not None:
+                # HyP3 refuses scenes off its DEM, and so does the sandbox for its DEM gaps.
+                print(f"\n=== frame {frame_label(granules)}: in the DEM gap {gap}; skipped")
+                continue
             work = root / f"stack{index}"
             work.mkdir(parents=True, exist_ok=True)
             if args.reference == "far":
