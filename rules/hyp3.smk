@@ -1,8 +1,9 @@
 # HyP3 path: submit (once per pair and job options, ever), polling rounds that download,
 # verify, unpack and place the products, status. Every rule here talks to the network, so
-# each is a localrule (HPC compute nodes are often offline); API calls share the global resource `hyp3_api`, downloads
-# `hyp3_downloads`. Outputs are keyed by `{options}` (see insarflow/paths.py). Why rounds
-# instead of one waiting job per pair: see insarflow/hyp3/rounds.py.
+# each is a localrule (HPC compute nodes are often offline); API calls share the global
+# resource `hyp3_api`, downloads `hyp3_downloads`. Outputs are keyed by `{options}` (see
+# insarflow/paths.py). Why rounds instead of one waiting job per pair: see
+# insarflow/hyp3/rounds.py.
 
 
 if "hyp3_api" not in workflow.global_resources:

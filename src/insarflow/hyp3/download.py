@@ -157,8 +157,8 @@ def download_product(
     timeout: float = 60.0,
     session: requests.Session | None = None,
 ) -> list[tuple[Path, dict[str, Any]]]:
-    """Download and verify every file of a SUCCEEDED job into ``cache_dir/<job id>/``: each
-    zip's path with the file's entry of the job."""
+    """Download and verify every file of a SUCCEEDED job into ``cache_dir`` (as
+    ``<job id>_<file>``): each zip's path with the file's entry of the job."""
     files = job.get("files") or []
     if not files:
         raise DownloadError(f"job {job['job_id']} lists no product files")

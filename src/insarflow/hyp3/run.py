@@ -315,24 +315,6 @@ def watch_round(
     )
 
 
-def place_product(
-    settings: Mapping[str, Any],
-    record: Mapping[str, Any],
-    product: Path,
-    finished: Path,
-    state: Hyp3State,
-    session: requests.Session | None = None,
-) -> None:
-    """Download, verify and unpack one succeeded job's product, then put it in place: the
-    pair's product directory ``product`` and its finished job record ``finished``.
-
-    Two halves, which a polling round runs in different threads (see ProductStager):
-    ``download_for_placing`` (the network) and ``put_in_place`` (the disk).
-    """
-    zips = download_for_placing(settings, record, product, finished, state, session)
-    put_in_place(settings, record, product, finished, zips)
-
-
 def download_for_placing(
     settings: Mapping[str, Any],
     record: Mapping[str, Any],
@@ -341,8 +323,11 @@ def download_for_placing(
     state: Hyp3State,
     session: requests.Session | None = None,
 ) -> list[tuple[Path, dict[str, Any]]] | None:
-    """The job's verified zips in the download cache; None when nothing needs downloading
-    (the product is in place, or staged whole, from this job)."""
+    """The network half of putting a succeeded job's product in place (``put_in_place`` is
+    the disk half; a polling round runs them in different threads, see ProductStager).
+
+    The job's verified zips in the download cache; None when nothing needs downloading (the
+    product is in place, or staged whole, from this job)."""
     product = Path(product)
     if _placed_copy_of(product, Path(finished), record["job_id"]):
         return None
@@ -378,8 +363,9 @@ def put_in_place(
     staged = _staged_path(product)
     if zips is not None:
         _stage(settings, record, staged, zips)
-    elif _placed_copy_of(product, finished, record["job_id"]):
-        # A round killed after placing it, before writing its round file, polls it again.
+    elif not staged.is_dir():
+        # Nothing downloaded and nothing staged: the product of this job is in place (a round
+        # killed after placing it, before writing its round file, polls it again).
         log.info(
             "pair %s: its product (job %s) is already in place", record["pair"], record["job_id"]
         )
@@ -554,20 +540,21 @@ def fetch_settled_product(
 ) -> None:
     """Put a settled pair's product in place again: the round that saw its job succeed placed
     it, and it is gone (e.g. deleted to be fetched anew, or its placing was cut short)."""
+    product, finished = Path(product), Path(finished)
     record = read_round(round_file)["succeeded"][pair.pair_id]
     expiration = record.get("expiration_time")
-    staged = _staged_path(Path(product))
     if (
         expiration
         and datetime.fromisoformat(expiration) <= datetime.now(UTC)
-        and not _staged_copy_of(staged, record["job_id"])
+        and not _staged_copy_of(_staged_path(product), record["job_id"])
     ):
         raise PairFailed(
             f"pair {pair.pair_id}: the product of job {record['job_id']} expired on "
             f"{expiration} and is no longer on disk; delete {round_file} and rerun with "
             "hyp3.resubmit_expired: true to pay for it again"
         )
-    place_product(settings, record, Path(product), Path(finished), Hyp3State())
+    zips = download_for_placing(settings, record, product, finished, Hyp3State())
+    put_in_place(settings, record, product, finished, zips)
 
 
 STATUS_COLUMNS = (
