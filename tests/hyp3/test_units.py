@@ -139,3 +139,34 @@ def test_credentials_from_environment_and_errors(tmp_path: Path) -> None:
     bad.chmod(0o600)
     with pytest.raises(UserError, match=r"unknown key\(s\) \['tokn'\]"):
         load_accounts(str(bad), sandbox=False, environ={})
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "2026-11-30T18:22:07+00:00",
+        "2026-11-30T18:22:07Z",
+        "2026-11-30T18:22:07.123456+00:00",
+        "2026-11-30T18:22:07",
+        "Mon, 30 Nov 2026 18:22:07 GMT",
+    ],
+)
+def test_hyp3_job_dates_read_as_dateutil_reads_them(stamp: str) -> None:
+    # insarflow reads HyP3's ISO 8601 dates natively for speed; the SDK's jobs must not change.
+    from dateutil.parser import parse
+    from hyp3_sdk import Job
+
+    import insarflow.hyp3.client  # noqa: F401  (installs the fast date reader)
+
+    job = Job.from_dict(
+        {
+            "job_type": "INSAR_GAMMA",
+            "job_id": "j",
+            "request_time": stamp,
+            "expiration_time": stamp,
+            "status_code": "SUCCEEDED",
+            "user_id": "u",
+        }
+    )
+    assert job.request_time == parse(stamp)
+    assert job.to_dict()["expiration_time"] == parse(stamp).isoformat(timespec="seconds")

@@ -160,6 +160,9 @@ class Sandbox:
         self._build_locks: dict[str, threading.Lock] = {}
         self._build_locks_guard = threading.Lock()
         self._renderer = ProductRenderer() if render_ahead else None
+        # Products the server rendered when asked for them, on the CPU the client also uses
+        # (with --render-ahead: ones the renderer had not reached; a benchmark reports them).
+        self.rendered_on_download = 0
         self._validators = {
             name: self.spec.validator(name)
             for name in ("post_jobs_body", "patch_jobs_body", "patch_job_body", "patch_user_body")
@@ -621,6 +624,8 @@ class Sandbox:
         with lock:
             if not path.exists():
                 build_product_zip(*_render_arguments(job, path))
+                with self._build_locks_guard:
+                    self.rendered_on_download += 1
         with self._build_locks_guard:
             self._build_locks.pop(job.job_id, None)
         return path
@@ -662,6 +667,7 @@ class Sandbox:
             "faults": dict(self.injector.injected),
             "jobs": self.store.count_jobs(self.now()),
             "page_size": self.settings.page_size,
+            "rendered_on_download": self.rendered_on_download,
             "uptime_seconds": round(time.time() - self.started, 3),
         }
 
