@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import requests
 from rasterio.windows import from_bounds
 from sandbox_helpers import burst, insar_job, slc
 
+from insarflow.sandbox.service import ProductRenderer
 from insarflow.sandbox.truth import write_truth
 
 GAMMA_NAME = re.compile(
@@ -285,6 +288,39 @@ def test_products_rendered_ahead_are_the_products_rendered_on_download(
     assert rendered_ahead == on_download
     assert len(on_download) == job.files[0]["size"]
     assert not list(job_dir.glob("*.part"))
+
+
+def test_products_are_rendered_ahead_in_the_order_their_jobs_succeed() -> None:
+    """Jobs of a later POST that succeed sooner are rendered before an earlier POST's later
+    ones, so the renderer keeps ahead of downloads across many POSTs."""
+    started = threading.Event()
+    release = threading.Event()
+    rendered: list[str] = []
+
+    def render(name: str) -> None:
+        rendered.append(name)
+        started.set()
+        release.wait(10)
+
+    renderer = ProductRenderer(ThreadPoolExecutor(max_workers=1), render)
+    try:
+        renderer.render(("busy",), 0.0)  # holds the renderer
+        assert started.wait(10)
+        renderer.render(("handed over",), 0.5)  # takes the second slot
+        deadline = time.monotonic() + 10
+        while renderer._queue and time.monotonic() < deadline:
+            time.sleep(0.01)
+        for name, done_ts in [("post 1, job 2", 30.0), ("post 1, job 1", 20.0)]:
+            renderer.render((name,), done_ts)
+        renderer.render(("post 2, job 1",), 10.0)
+        release.set()
+        deadline = time.monotonic() + 10
+        while len(rendered) < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        release.set()
+        renderer.close()
+    assert rendered == ["busy", "handed over", "post 2, job 1", "post 1, job 1", "post 1, job 2"]
 
 
 def test_range_requests_and_browse_images(hyp3: hyp3_sdk.HyP3) -> None:

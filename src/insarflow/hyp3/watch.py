@@ -145,6 +145,9 @@ class StatusBoard:
             and jobs.get(attempt.job_id, {}).get("status_code") not in FINISHED
         ]
         start = min(unfinished_since, default=datetime.now(UTC)) - WINDOW_SLACK
+        # The board is as old as the listing's start: the interval runs from one listing's
+        # start to the next, so listing 10,000 jobs (about a second) does not stretch it.
+        listed_at = self._clock()
         listing = self.submitter.client(account).find_jobs(start=start)
         for listed in listing:
             jobs[listed.job_id] = listed.to_dict()
@@ -154,7 +157,7 @@ class StatusBoard:
             len(listing),
             start.isoformat(),
         )
-        return {"polled_at": self._clock(), "jobs": jobs}
+        return {"polled_at": listed_at, "jobs": jobs}
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import binascii
 import contextlib
 import dataclasses
 import hashlib
+import heapq
 import itertools
 import json
 import logging
@@ -23,7 +24,8 @@ import threading
 import time
 import uuid
 import zipfile
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -634,10 +636,10 @@ class Sandbox:
         """Hand the products of newly stored jobs to the renderer, soonest done first."""
         if self._renderer is None:
             return
-        for job in sorted(jobs, key=lambda record: record.done_ts):
+        for job in jobs:
             if job.outcome == "SUCCEEDED" and job.product_name:
                 path = self.products_dir / job.job_id / f"{job.product_name}.zip"
-                self._renderer.render(_render_arguments(job, path))
+                self._renderer.render(_render_arguments(job, path), job.done_ts)
 
     def _zip_member(self, job: JobRecord, member: str) -> bytes:
         with zipfile.ZipFile(self.product_zip(job)) as archive:
@@ -712,7 +714,7 @@ def _lower_priority() -> None:
 
 class ProductRenderer:
     """Renders products before their first download, in one low-priority process (opt-in,
-    ``--render-ahead``).
+    ``--render-ahead``), in the order their jobs succeed.
 
     HyP3 has a product's zip in its bucket when the job succeeds; rendered on the first
     download instead, every download waits for a render on the CPU the client is also using,
@@ -720,19 +722,62 @@ class ProductRenderer:
     rate well below what a real bucket serves. The bytes are the same either way
     (``build_product_zip``); a product not rendered yet when asked for is rendered then, as
     before. Rendering runs under ``nice`` so it yields the CPU to the client being measured.
+
+    The queue is ordered by success time across every submission, not per POST: with
+    jobs of many POSTs succeeding interleaved, a first-in-first-out queue left the soonest
+    products of the last POSTs unrendered when they were first asked for.
     """
 
-    def __init__(self) -> None:
-        self._pool = ProcessPoolExecutor(
+    IN_FLIGHT = 2  # handed to the process at once: enough to keep it busy, no more
+
+    def __init__(
+        self,
+        pool: Executor | None = None,
+        render: Callable[..., None] = build_product_zip,
+    ) -> None:
+        self._pool = pool or ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_lower_priority,
         )
+        self._render = render
+        self._queue: list[tuple[float, int, tuple[Any, ...]]] = []  # (done_ts, order, args)
+        self._order = itertools.count()
+        self._slots = threading.Semaphore(self.IN_FLIGHT)
+        self._wake = threading.Condition()
+        self._closed = False
+        threading.Thread(target=self._feed, name="render-ahead", daemon=True).start()
 
-    def render(self, arguments: tuple[Any, ...]) -> None:
-        self._pool.submit(build_product_zip, *arguments).add_done_callback(_log_failure)
+    def render(self, arguments: tuple[Any, ...], done_ts: float) -> None:
+        with self._wake:
+            heapq.heappush(self._queue, (done_ts, next(self._order), arguments))
+            self._wake.notify()
+
+    def _feed(self) -> None:
+        while True:
+            self._slots.acquire()
+            with self._wake:
+                while not self._queue and not self._closed:
+                    self._wake.wait()
+                if self._closed:
+                    return
+                arguments = heapq.heappop(self._queue)[2]
+            try:
+                future = self._pool.submit(self._render, *arguments)
+            except RuntimeError:  # the pool was shut down
+                return
+            future.add_done_callback(self._done)
+
+    def _done(self, future: Future[None]) -> None:
+        self._slots.release()
+        _log_failure(future)
 
     def close(self) -> None:
+        with self._wake:
+            self._closed = True
+            self._queue.clear()
+            self._wake.notify()
+        self._slots.release()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
