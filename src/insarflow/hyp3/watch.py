@@ -152,10 +152,11 @@ class StatusBoard:
         for listed in listing:
             jobs[listed.job_id] = listed.to_dict()
         log.info(
-            "polled account %s: %d job(s) in window since %s",
+            "polled account %s: %d job(s) in window since %s, listed in %.2f s",
             account,
             len(listing),
             start.isoformat(),
+            self._clock() - listed_at,
         )
         return {"polled_at": listed_at, "jobs": jobs}
 
