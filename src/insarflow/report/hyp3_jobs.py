@@ -13,7 +13,7 @@ draws, per job:
 
 Sources: the ledger (``.insarflow/hyp3/ledger.jsonl``: every attempt, resubmissions with their
 reason), the status board (``.insarflow/hyp3/poll/<account>.json``: every job as ``hyp3_sdk``'s
-``Job.to_dict()``, refreshed by the status table rule), finished job records and the products'
+``Job.to_dict()`` less its parameters and browse images, refreshed by the status table rule), finished job records and the products'
 ``verified.json``.
 """
 
