@@ -30,18 +30,13 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 import hyp3_sdk  # noqa: E402
 import psutil  # noqa: E402
 from hyp3.conftest import start_sandbox, stop  # noqa: E402
-from hyp3_workflow import JOB_OPTIONS, network, synthetic_scenes  # noqa: E402
+from hyp3_workflow import JOB_OPTIONS, cpu_seconds, network, synthetic_scenes  # noqa: E402
 
 from insarflow.hyp3.run import ProductStager  # noqa: E402
 from insarflow.paths import Hyp3State  # noqa: E402
 
 GOAL_PER_SECOND = 10_000 / 70
 RENDER_WAIT_S = 600
-
-
-def cpu_seconds(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return times.user + times.system
 
 
 def main() -> int:

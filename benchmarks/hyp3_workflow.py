@@ -46,6 +46,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -102,13 +103,18 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
     return time.monotonic() - started
 
 
+def cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
 def tree_cpu_seconds(pid: int) -> dict[str, float]:
     """CPU seconds so far of the sandbox's server process and of its renderer processes."""
     server = psutil.Process(pid)
-    seconds = {"server": sum(server.cpu_times()[:2]), "renderer": 0.0}
+    seconds = {"server": cpu_seconds(server), "renderer": 0.0}
     for child in server.children(recursive=True):
         with contextlib.suppress(psutil.Error):
-            seconds["renderer"] += sum(child.cpu_times()[:2])
+            seconds["renderer"] += cpu_seconds(child)
     return seconds
 
 
@@ -181,14 +187,19 @@ STAGED_LINE = re.compile(
 )
 
 
+def log_matches(logs: Path, pattern: re.Pattern[str]) -> Iterator[tuple[datetime, re.Match[str]]]:
+    """(time stamp, match) of every line of the round logs that ``pattern`` matches."""
+    for log in logs.rglob("*.log"):
+        for line in log.read_text().splitlines():
+            if match := pattern.match(line):
+                yield datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f").astimezone(), match
+
+
 def staged_times(logs: Path) -> dict[str, datetime]:
     """When each pair's product was on disk, verified and unpacked (from the round logs)."""
     times: dict[str, datetime] = {}
-    for log in logs.rglob("*.log"):
-        for line in log.read_text().splitlines():
-            if match := STAGED_LINE.match(line):
-                at = datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f").astimezone()
-                times.setdefault(match[2], at)
+    for at, match in log_matches(logs, STAGED_LINE):
+        times.setdefault(match[2], at)
     return times
 
 
@@ -200,13 +211,10 @@ POLLED_LINE = re.compile(
 
 def listing_spans(logs: Path) -> list[tuple[datetime, datetime]]:
     """(start, end) of every polling listing, from the round logs, in time order."""
-    spans = []
-    for log in logs.rglob("*.log"):
-        for line in log.read_text().splitlines():
-            if match := POLLED_LINE.match(line):
-                end = datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f").astimezone()
-                spans.append((end - timedelta(seconds=float(match[2])), end))
-    return sorted(spans)
+    return sorted(
+        (end - timedelta(seconds=float(match[2])), end)
+        for end, match in log_matches(logs, POLLED_LINE)
+    )
 
 
 def seen_time(succeeded: datetime, spans: list[tuple[datetime, datetime]]) -> datetime | None:

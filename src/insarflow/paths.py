@@ -146,13 +146,10 @@ class Hyp3State:
     def downloads(self) -> Path:
         return self.root / "downloads"
 
-    def download(self, job_id: str, filename: str) -> Path:
-        """Where a job's product file is downloaded: one flat directory (a directory per job
-        would be made and removed per product, a costly pair on a busy file system)."""
-        return download_path(self.downloads, job_id, filename)
-
 
 def download_path(downloads: Path, job_id: str, filename: str) -> Path:
+    """Where a job's product file is downloaded: one flat directory (a directory per job
+    would be made and removed per product, a costly pair on a busy file system)."""
     return Path(downloads) / f"{job_id}_{filename}"
 
 

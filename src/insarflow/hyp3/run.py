@@ -44,6 +44,7 @@ from insarflow.paths import (
     HYP3_STAGED,
     VERIFIED_MANIFEST,
     Hyp3State,
+    download_path,
 )
 from insarflow.steps import console
 
@@ -161,7 +162,7 @@ def _cached(state: Hyp3State, job: Mapping[str, Any], product_dir: Path) -> bool
         return True
     files = job.get("files") or []
     return bool(files) and all(
-        state.download(job["job_id"], item["filename"]).exists() for item in files
+        download_path(state.downloads, job["job_id"], item["filename"]).exists() for item in files
     )
 
 
@@ -270,7 +271,7 @@ def watch_round(
         expiration = job.get("expiration_time")
         if expiration is None or datetime.fromisoformat(expiration) > datetime.now(UTC):
             return None
-        staged = Path(HYP3_STAGED.format(options=options, pair=spec.pair_id))
+        staged = _staged_path(products_dir / spec.pair_id)
         if staged.is_dir() or _cached(context.state, job, products_dir / spec.pair_id):
             return None
         return f"the product of job {job['job_id']} expired on {expiration}"

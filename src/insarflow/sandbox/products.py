@@ -803,18 +803,6 @@ def write_product_zip(
     """
     members = render_members(plan)
     expected = plan.zip_size() if expected_size is None else expected_size
-    if (
-        _ZIP_END_RECORD
-        + sum(
-            _ZIP_ENTRY_OVERHEAD + 2 * len(arcname.encode()) + len(data)
-            for arcname, data in members.items()
-        )
-        != expected
-    ):
-        sizes = plan.member_sizes()
-        for arcname, data in members.items():
-            if len(data) != sizes[arcname]:
-                raise RuntimeError(f"{arcname} is {len(data)} bytes, planned {sizes[arcname]}")
     buffer = io.BytesIO()
     timestamp = plan.processing_time.timetuple()[:6]
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
@@ -825,6 +813,10 @@ def write_product_zip(
             archive.writestr(info, data)
     data = buffer.getvalue()
     if len(data) != expected:
+        sizes = plan.member_sizes()  # which member is off, for the message
+        for arcname, member in members.items():
+            if len(member) != sizes[arcname]:
+                raise RuntimeError(f"{arcname} is {len(member)} bytes, planned {sizes[arcname]}")
         raise RuntimeError(f"{plan.zip_name} is {len(data)} bytes, expected {expected}")
     destination.parent.mkdir(parents=True, exist_ok=True)
     # A name of its own per writer: the renderer ahead (another process) and a download that
