@@ -205,7 +205,7 @@ def staged_times(logs: Path) -> dict[str, datetime]:
 
 POLLED_LINE = re.compile(
     r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO polled account \S+: \d+ job\(s\) "
-    r"in window since \S+, listed in ([\d.]+) s"
+    r"in window since \S+, \d+ changed, listed in ([\d.]+) s"
 )
 
 

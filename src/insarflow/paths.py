@@ -126,7 +126,8 @@ class Hyp3State:
     """The private HyP3 state directory (default ``.insarflow/hyp3``).
 
     ``ledger``     the truth: every paid job (never delete it).
-    ``poll_dir``   a cache: the last job listing per account (safe to delete).
+    ``poll_dir``   a cache: each account's status board, ``<account>.jsonl``, one line per poll
+                   with the jobs it changed (safe to delete; see insarflow.hyp3.board).
     ``downloads``  a cache: partial and kept zips, ``<job id>_<file>`` (safe to delete).
     ``staged``     products in transit: verified and unpacked, then renamed into ``results/``
                    (safe to delete: refetched).

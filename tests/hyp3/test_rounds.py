@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from insarflow.hyp3.board import BOARD_SUFFIX, read_board_file
 from insarflow.hyp3.credentials import Account
 from insarflow.hyp3.jobs import build_job
 from insarflow.hyp3.ledger import Ledger
@@ -95,6 +96,26 @@ def test_a_failed_job_is_resubmitted_then_given_up_with_its_log(world) -> None:
     assert "job log: http://127.0.0.1" in message
     states = w["submitter"].ledger.state()
     assert [len(states[spec.key].job_ids) for spec in specs] == [2, 1, 2]
+
+
+def test_a_poll_that_changes_no_status_writes_no_job_to_the_board(world, tmp_path: Path) -> None:
+    w = world()
+    result = poll_until_any_succeeds(
+        w["specs"],
+        w["submitter"],
+        w["board"],
+        max_resubmits=1,
+        timeout=30,
+        keep_polling=lambda _: True,
+    )
+    assert len(result.succeeded) == 3
+    w["board"].refresh_all(["main"])
+    board_file = tmp_path / "state" / "poll" / f"main{BOARD_SUFFIX}"
+    last = json.loads(board_file.read_text().splitlines()[-1])
+    assert last["jobs"] == {}  # listed again, all as they were
+    jobs = read_board_file(board_file).jobs
+    assert {job["status_code"] for job in jobs.values()} == {"SUCCEEDED"}
+    assert all(job["files"] for job in jobs.values())
 
 
 def write_round(rounds: Path, index: int, pairs: list[str], settled: list[str]) -> Path:

@@ -18,6 +18,8 @@ import numpy as np
 import rasterio
 from rasterio.transform import from_origin
 
+from insarflow.hyp3.board import BOARD_SUFFIX, BoardLog
+
 START = date(2026, 1, 1)
 
 
@@ -187,7 +189,7 @@ def make_hyp3_state(
     ledger.write_text("".join(json.dumps(line) + "\n" for line in lines))
     polled = (t0 + timedelta(days=1)).timestamp()
     for account, jobs in boards.items():
-        (board_dir / f"{account}.json").write_text(json.dumps({"polled_at": polled, "jobs": jobs}))
+        BoardLog(board_dir / f"{account}{BOARD_SUFFIX}").append(polled, jobs)
     status = root / "results/hyp3/status.tsv"
     header = ["pair", "account", "job_id", "status", "product", "credits_spent", "attempts"]
     status.write_text("\n".join("\t".join(r) for r in [header, *rows]) + "\n")

@@ -28,6 +28,7 @@ from typing import Any
 
 from filelock import FileLock
 
+from insarflow.files import JsonLinesTail
 from insarflow.paths import HYP3_STATE
 
 LOCK_TIMEOUT_S = 600
@@ -179,52 +180,25 @@ class LedgerView:
     For observers that look often (a polling round looks after every poll): a full replay
     costs time in proportion to the whole ledger, which at thousands of pairs is most of a
     poll. Decisions to spend credits never use this view: they replay the whole ledger
-    under its lock (``Ledger.state``). Only whole lines are consumed, so a line being
-    written (or torn by a crash) is read once it is complete, with the same outcome as a
-    full replay: a torn line that a later append completes does not parse and is skipped.
+    under its lock (``Ledger.state``). Lines are read as ``JsonLinesTail`` reads them, with
+    the same outcome as a full replay.
     """
 
     def __init__(self, ledger: Ledger) -> None:
-        self.path = ledger.path
+        self._tail = JsonLinesTail(ledger.path)
         self._states: dict[str, KeyState] = {}
         self._credits: dict[str, float] = {}
-        self._offset = 0
-        self._identity: tuple[int, int] | None = None
 
     def _catch_up(self) -> None:
-        try:
-            handle = self.path.open("rb")
-        except FileNotFoundError:
-            handle = None
-        if handle is None:
-            self._reset(None)
-            return
-        with handle:
-            info = os.fstat(handle.fileno())
-            identity = (info.st_dev, info.st_ino)
-            if identity != self._identity or info.st_size < self._offset:
-                self._reset(identity)  # a different or shortened file: replay it whole
-            handle.seek(self._offset)
-            new = handle.read()
-        complete = new[: new.rfind(b"\n") + 1]
-        self._offset += len(complete)
-        for line in complete.splitlines():
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue  # torn by a crash mid-write, as in Ledger.records
+        restarted, records = self._tail.read()
+        if restarted:  # a different or shortened file: replay it whole
+            self._states, self._credits = {}, {}
+        for record in records:
             apply_record(self._states, record)
             if record.get("event") in ("submitted", "imported") and record.get("key"):
                 self._credits[record["key"]] = self._credits.get(record["key"], 0.0) + float(
                     record.get("credit_cost") or 0
                 )
-
-    def _reset(self, identity: tuple[int, int] | None) -> None:
-        self._states, self._credits, self._offset = {}, {}, 0
-        self._identity = identity
 
     def state(self) -> dict[str, KeyState]:
         """The state of every job key, as ``Ledger.state`` (do not modify it)."""

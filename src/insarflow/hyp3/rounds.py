@@ -3,9 +3,10 @@
 Snakemake cannot start a job on an event, and a per-pair "wait" job would hold one of the
 scheduler's few local workers for as long as its HyP3 job runs: a handful of slow jobs would
 then block the downloads of every other pair. Instead a chain of checkpoint jobs polls all
-unsettled pairs at once. Round n ends as soon as some jobs have succeeded and writes them to
-``<rounds>/round-<n>.json``; their downloads start right away while round n+1 polls the rest.
-Each pair's download depends on the round that saw its job succeed (``RoundIndex.locate``).
+unsettled pairs at once and puts each product in place as soon as its job succeeds. Round n ends
+once some are in place and it has polled long enough (``run.round_minimum_seconds``), and writes
+them to ``<rounds>/round-<n>.json``; round n+1 polls the rest. Each pair's ``hyp3_product`` job
+depends on the round that saw its job succeed (``RoundIndex.locate``).
 
 A round file holds the finished job records of the pairs it settled and the cumulative list
 of settled pairs, so round n+1 needs only round n. Rounds live in a directory per set of job

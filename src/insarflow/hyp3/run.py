@@ -51,7 +51,7 @@ from insarflow.steps import console
 log = logging.getLogger(__name__)
 
 EXPIRY_WARNING = timedelta(days=3)
-ROUND_SECONDS_PER_WAITING_PAIR = 0.03
+ROUND_SECONDS_PER_PAIR = 0.15
 PROGRESS_HEARTBEAT_S = 600.0
 
 
@@ -226,14 +226,16 @@ class RoundProgress:
         )
 
 
-def round_minimum_seconds(settings: Mapping[str, Any], waiting: int) -> float:
-    """How long a round polls at least before it ends to let products move into place.
+def round_minimum_seconds(settings: Mapping[str, Any], pairs: int) -> float:
+    """How long a round polls at least before it ends to tell Snakemake which pairs settled.
 
-    Ending a round makes Snakemake update its DAG, which costs it a few milliseconds per
-    waiting pair; rounds of at least ROUND_SECONDS_PER_WAITING_PAIR per waiting pair keep
-    that cost to a few percent of the time. Downloads do not wait for a round to end.
+    Ending a round makes Snakemake update its DAG: about 1.5 ms of its CPU per pair in the
+    workflow, settled or not (measured at 10,000 pairs). Products are put in place by the round
+    itself and nothing downstream starts before all are there, so a round gains nothing by
+    ending early; rounds of at least ROUND_SECONDS_PER_PAIR per pair keep those updates to 1 %
+    of one core.
     """
-    return max(effective_poll_interval(settings), ROUND_SECONDS_PER_WAITING_PAIR * waiting)
+    return max(effective_poll_interval(settings), ROUND_SECONDS_PER_PAIR * pairs)
 
 
 def watch_round(
@@ -280,7 +282,7 @@ def watch_round(
         settings, options, products_dir, context.state, settings["max_downloads"]
     )
     progress.placed = stager.count_placed
-    minimum = round_minimum_seconds(settings, len(specs))
+    minimum = round_minimum_seconds(settings, len(pairs))
     started = time.monotonic()
     try:
         result = poll_until_any_succeeds(

@@ -1,7 +1,7 @@
 """Waiting for HyP3 jobs with one list request per account per polling round.
 
 The workflow's polling rounds (and the status target) share one status board on disk
-(``.insarflow/hyp3/poll/<account>.json``). Whoever finds the board older than the polling
+(``.insarflow/hyp3/poll/<account>.jsonl``, see ``BoardLog``). Whoever finds the board older than the polling
 interval takes the account's lock and refreshes it with a single ``find_jobs`` listing over
 the time window of the account's unfinished jobs (paged by HyP3); everyone else reads the
 board. HyP3 therefore sees ceil(jobs in window / page size) list requests per account per
@@ -10,7 +10,6 @@ round, however many pairs are waiting.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import Counter
@@ -23,7 +22,7 @@ from typing import Any
 from filelock import FileLock
 
 from insarflow.errors import UserError
-from insarflow.files import write_json_atomic
+from insarflow.hyp3.board import BOARD_SUFFIX, BoardLog
 from insarflow.hyp3.jobs import JobSpec
 from insarflow.hyp3.ledger import Attempt, Ledger, LedgerView
 from insarflow.hyp3.submit import Submitter
@@ -58,32 +57,15 @@ class StatusBoard:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self._clock = clock
-        self._boards: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+        self._boards: dict[str, BoardLog] = {}
 
-    def _read_board(self, path: Path) -> dict[str, Any]:
-        """The board at ``path``, parsed again only when its file changed (a round reads it
-        after every poll; at thousands of jobs parsing it costs a good part of a poll)."""
-        try:
-            info = path.stat()
-        except FileNotFoundError:
-            return {}
-        identity = (info.st_ino, info.st_mtime_ns, info.st_size)
-        cached = self._boards.get(path)
-        if cached is not None and cached[0] == identity:
-            return cached[1]
-        board = _read(path)
-        self._boards[path] = (identity, board)
-        return board
-
-    def _write_board(self, path: Path, board: dict[str, Any]) -> None:
-        # compact: a board holds every job of an account and is written after every poll
-        write_json_atomic(path, board, indent=None)
-        info = path.stat()
-        self._boards[path] = ((info.st_ino, info.st_mtime_ns, info.st_size), board)
-
-    def _paths(self, account: str) -> tuple[Path, FileLock]:
+    def _board(self, account: str) -> tuple[BoardLog, FileLock]:
+        """The account's board, brought up to date with its file, and the lock to hold for it."""
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in account)
-        return self.root / f"{safe}.json", FileLock(str(self.root / f"{safe}.lock"), timeout=600)
+        if account not in self._boards:
+            self._boards[account] = BoardLog(self.root / f"{safe}{BOARD_SUFFIX}")
+        lock = FileLock(str(self.root / f"{safe}.lock"), timeout=600)
+        return self._boards[account], lock
 
     def jobs(self, attempts: list[Attempt]) -> dict[str, dict[str, Any]]:
         """The latest known state of each attempt's job (job id -> job), refreshing stale boards.
@@ -97,68 +79,69 @@ class StatusBoard:
             by_account.setdefault(attempt.account, []).append(attempt.job_id)
         found: dict[str, dict[str, Any]] = {}
         for account, job_ids in by_account.items():
-            board_path, lock = self._paths(account)
+            board, lock = self._board(account)
             with lock:
-                board = self._read_board(board_path)
-                known = board.get("jobs", {})
-                fresh = self._clock() - board.get("polled_at", 0) < self.interval
-                settled = all(known.get(j, {}).get("status_code") in FINISHED for j in job_ids)
+                board.read()
+                fresh = self._clock() - board.polled_at < self.interval
+                settled = all(board.jobs.get(j, {}).get("status_code") in FINISHED for j in job_ids)
                 if not (fresh or settled):
-                    board = self._refresh(account, board)
-                    known = board["jobs"]
-                    missing = [j for j in job_ids if j not in known]
-                    for job_id in missing:
-                        # Not in the window listing (e.g. listed late): ask for this one job.
-                        client = self.submitter.client(account)
-                        known[job_id] = board_entry(client.get_job_by_id(job_id).to_dict())
-                    self._write_board(board_path, board)
-            found.update({j: known[j] for j in job_ids if j in known})
+                    polled_at, changed = self._refresh(account, board)
+                    for job_id in job_ids:
+                        if job_id not in board.jobs and job_id not in changed:
+                            # Not in the window listing (e.g. listed late): ask for this one job.
+                            client = self.submitter.client(account)
+                            changed[job_id] = board_entry(client.get_job_by_id(job_id).to_dict())
+                    board.append(polled_at, changed)
+            found.update({j: board.jobs[j] for j in job_ids if j in board.jobs})
         return found
 
     def seconds_until_stale(self, accounts: set[str]) -> float:
         """How long until the first of these accounts' boards may be polled again."""
-        ages = [
-            self._clock() - self._read_board(self._paths(account)[0]).get("polled_at", 0)
-            for account in accounts
-        ]
+        ages = [self._clock() - self._board(account)[0].read().polled_at for account in accounts]
         return max(0.0, min((self.interval - age for age in ages), default=0.0))
 
     def refresh_all(self, accounts: list[str]) -> dict[str, dict[str, Any]]:
         """One refresh round for each account (the status target); job id -> job."""
         jobs: dict[str, dict[str, Any]] = {}
         for account in accounts:
-            board_path, lock = self._paths(account)
+            board, lock = self._board(account)
             with lock:
-                board = self._refresh(account, self._read_board(board_path))
-                self._write_board(board_path, board)
-            jobs.update(board["jobs"])
+                board.read()
+                board.append(*self._refresh(account, board))
+            jobs.update(board.jobs)
         return jobs
 
-    def _refresh(self, account: str, board: dict[str, Any]) -> dict[str, Any]:
-        jobs: dict[str, Any] = dict(board.get("jobs", {}))  # the cached board stays as read
+    def _refresh(self, account: str, board: BoardLog) -> tuple[float, dict[str, dict[str, Any]]]:
+        """List the account's window: (when the listing started, the jobs whose status changed)."""
         unfinished_since = [
             datetime.fromisoformat(attempt.intent_time)
             for state in self.ledger_view.state().values()
             for attempt in state.attempts
             if attempt.account == account
             and attempt.job_id
-            and jobs.get(attempt.job_id, {}).get("status_code") not in FINISHED
+            and board.jobs.get(attempt.job_id, {}).get("status_code") not in FINISHED
         ]
         start = min(unfinished_since, default=datetime.now(UTC)) - WINDOW_SLACK
         # The board is as old as the listing's start: the interval runs from one listing's
         # start to the next, so listing 10,000 jobs (about a second) does not stretch it.
         listed_at = self._clock()
         listing = self.submitter.client(account).find_jobs(start=start)
+        changed: dict[str, dict[str, Any]] = {}
         for listed in listing:
-            jobs[listed.job_id] = board_entry(listed.to_dict())
+            # What insarflow reads of a job changes only with its status: a job listed as it
+            # was is not converted again (at 10,000 jobs that was a tenth of every poll).
+            known = board.jobs.get(listed.job_id)
+            if known is None or known.get("status_code") != listed.status_code:
+                changed[listed.job_id] = board_entry(listed.to_dict())
         log.info(
-            "polled account %s: %d job(s) in window since %s, listed in %.2f s",
+            "polled account %s: %d job(s) in window since %s, %d changed, listed in %.2f s",
             account,
             len(listing),
             start.isoformat(),
+            len(changed),
             self._clock() - listed_at,
         )
-        return {"polled_at": listed_at, "jobs": jobs}
+        return listed_at, changed
 
 
 # Left off the board: insarflow takes a job's parameters from its own job spec and never shows
@@ -170,13 +153,6 @@ NOT_ON_BOARD = frozenset({"job_parameters", "browse_images", "thumbnail_images"}
 def board_entry(job: Mapping[str, Any]) -> dict[str, Any]:
     """A job as the status board keeps it: ``Job.to_dict()`` less what insarflow never reads."""
     return {key: value for key, value in job.items() if key not in NOT_ON_BOARD}
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
 
 
 @dataclass

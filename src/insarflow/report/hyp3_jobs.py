@@ -12,7 +12,7 @@ draws, per job:
 * *downloaded*: the product's ``verified_at``.
 
 Sources: the ledger (``.insarflow/hyp3/ledger.jsonl``: every attempt, resubmissions with their
-reason), the status board (``.insarflow/hyp3/poll/<account>.json``: every job as ``hyp3_sdk``'s
+reason), the status board (``.insarflow/hyp3/poll/<account>.jsonl``: every job as ``hyp3_sdk``'s
 ``Job.to_dict()`` less its parameters and browse images, refreshed by the status table rule), finished job records and the products'
 ``verified.json``.
 """
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import html
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,6 +31,7 @@ import numpy as np
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.patches import Patch
 
+from insarflow.hyp3.board import BOARD_SUFFIX, read_board_file
 from insarflow.hyp3.ledger import Ledger
 from insarflow.report.figures import new_figure, note, save
 
@@ -89,13 +89,13 @@ def read_board(board_dir: str | Path) -> tuple[dict[str, dict[str, Any]], dict[s
     """Every job on the status boards (job id -> job dict) and each job's board poll time."""
     jobs: dict[str, dict[str, Any]] = {}
     polled: dict[str, datetime] = {}
-    for path in sorted(Path(board_dir).glob("*.json")):
+    for path in sorted(Path(board_dir).glob(f"*{BOARD_SUFFIX}")):
         try:
-            board = json.loads(path.read_text())
-        except (OSError, ValueError):
+            board = read_board_file(path)
+        except OSError:
             continue
-        when = parse_time(board.get("polled_at"))
-        for job_id, job in board.get("jobs", {}).items():
+        when = parse_time(board.polled_at or None)
+        for job_id, job in board.jobs.items():
             jobs[job_id] = job
             if when:
                 polled[job_id] = when
