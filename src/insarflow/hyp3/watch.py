@@ -1,8 +1,8 @@
 """Waiting for HyP3 jobs with one list request per account per polling round.
 
 The workflow's polling rounds (and the status target) share one status board on disk
-(``.insarflow/hyp3/poll/<account>.jsonl``, see ``BoardLog``). Whoever finds the board older than the polling
-interval takes the account's lock and refreshes it with a single ``find_jobs`` listing over
+(``.insarflow/hyp3/poll/<account>.jsonl``, see ``BoardLog``). Whoever finds the board older
+than the polling interval takes the account's lock and refreshes it with one ``find_jobs`` listing over
 the time window of the account's unfinished jobs (paged by HyP3); everyone else reads the
 board. HyP3 therefore sees ceil(jobs in window / page size) list requests per account per
 round, however many pairs are waiting.
@@ -60,7 +60,7 @@ class StatusBoard:
         self._boards: dict[str, BoardLog] = {}
 
     def _board(self, account: str) -> tuple[BoardLog, FileLock]:
-        """The account's board, brought up to date with its file, and the lock to hold for it."""
+        """The account's board (as this process last read it) and the lock to hold for it."""
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in account)
         if account not in self._boards:
             self._boards[account] = BoardLog(self.root / f"{safe}{BOARD_SUFFIX}")
