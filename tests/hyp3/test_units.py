@@ -170,3 +170,27 @@ def test_hyp3_job_dates_read_as_dateutil_reads_them(stamp: str) -> None:
     )
     assert job.request_time == parse(stamp)
     assert job.to_dict()["expiration_time"] == parse(stamp).isoformat(timespec="seconds")
+
+
+def test_api_responses_decode_once_and_as_requests_decodes_them() -> None:
+    # Listings are decoded with orjson; what the SDK reads, and the errors, must not change.
+    import requests
+
+    from insarflow.hyp3.client import connect
+    from insarflow.hyp3.credentials import Account
+
+    session = connect("http://127.0.0.1:9", Account(name="a", token="t"), 5).session
+    body = b'{"jobs": [{"phase_filter_parameter": 0.6, "size": 12345678901, "name": "\\u00e9"}]}'
+
+    def response(content: bytes) -> requests.Response:
+        answer = requests.Response()
+        answer.status_code, answer._content, answer.encoding = 200, content, "utf-8"
+        for hook in session.hooks["response"]:
+            hook(answer)
+        return answer
+
+    listed = response(body)
+    assert listed.json() == json.loads(body)
+    assert listed.json() is listed.json()  # parsed once, however often the SDK asks
+    with pytest.raises(requests.exceptions.JSONDecodeError):
+        response(b"<html>502 Bad Gateway</html>").json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -132,6 +133,38 @@ def test_find_jobs_follows_every_page_and_filters(start_sandbox) -> None:
     assert len(hyp3.find_jobs(start=submitted + timedelta(hours=1))) == 0
     assert len(hyp3.find_jobs(end=submitted - timedelta(hours=1))) == 0
     assert len(hyp3.find_jobs(end=datetime.now(UTC) + timedelta(hours=1))) == 21
+
+
+def test_a_page_ends_after_page_bytes_of_jobs_as_a_dynamodb_query_page_does(
+    start_sandbox,
+) -> None:
+    # HyP3 lists with one DynamoDB query per page and no Limit: a page is 1 MB of jobs.
+    server = start_sandbox(page_bytes=5000, processing_seconds=0)
+    hyp3 = hyp3_sdk.HyP3(api_url=server.base_url, token="sandbox-token")
+    submitted = hyp3.submit_prepared_jobs([insar_job(*pair, name="p") for pair in slc_pairs(12)])
+    time.sleep(0.5)
+    session = requests.Session()
+    session.headers["Authorization"] = "Bearer sandbox-token"
+
+    pages, url = [], f"{server.base_url}/jobs"
+    while url:
+        body = session.get(url, timeout=10).json()
+        pages.append(body["jobs"])
+        url = body.get("next")
+
+    def size(job: dict) -> int:
+        return len(json.dumps(job, separators=(",", ":")))
+
+    assert len(pages) > 2
+    for page, following in itertools.pairwise(pages):
+        assert sum(map(size, page)) <= 5000 < sum(map(size, page)) + size(following[0])
+    assert sorted(job["job_id"] for page in pages for job in page) == sorted(
+        job.job_id for job in submitted
+    )
+    stats = admin(server.base_url, "stats")
+    assert stats["page_bytes"] == 5000
+    assert stats["smallest_full_page"] == min(len(page) for page in pages[:-1])
+    assert len(hyp3.find_jobs()) == 12
 
 
 def test_paging_uses_absolute_next_urls_and_omits_next_on_the_last_page(start_sandbox) -> None:

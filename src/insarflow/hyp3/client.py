@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import hyp3_sdk.jobs
+import orjson
 import requests
 from dateutil.parser import parse as parse_any_date
 from hyp3_sdk import HyP3
@@ -130,8 +131,13 @@ def _detail(response: requests.Response) -> str:
 
 
 def _parse_once(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-    """Make ``response.json()`` parse the body once: hyp3_sdk's ``find_jobs`` calls it three
-    times per page, which at thousands of jobs was a good part of a polling round's CPU."""
+    """Make ``response.json()`` parse the body once, with orjson.
+
+    hyp3_sdk's ``find_jobs`` calls it three times per page, and a polling round lists every job
+    in its window: at 10,000 jobs, decoding was the largest part of a listing's CPU, and orjson
+    decodes HyP3's jobs in about two thirds of the time of the standard library. A body that
+    orjson refuses goes to requests' own parser, so errors stay requests' errors.
+    """
     parse = response.json
     parsed: list[Any] = []
 
@@ -139,7 +145,10 @@ def _parse_once(response: requests.Response, *args: Any, **kwargs: Any) -> None:
         if json_kwargs:
             return parse(**json_kwargs)
         if not parsed:
-            parsed.append(parse())
+            try:
+                parsed.append(orjson.loads(response.content))
+            except orjson.JSONDecodeError:
+                parsed.append(parse())
         return parsed[0]
 
     response.json = json_once  # type: ignore[method-assign]

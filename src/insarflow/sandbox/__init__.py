@@ -17,7 +17,8 @@ HyP3 API (same paths, schemas and messages as the real service; spec files in ``
     POST /jobs                       submit 1-200 jobs; charged from the production cost table
     GET  /jobs                       list the caller's jobs, newest first; filters user_id,
                                      status_code, name, job_type, start, end; pages of
-                                     ``page_size`` jobs with an absolute ``next`` URL
+                                     1 MB of jobs (``page_bytes``, as DynamoDB's query
+                                     pages) with an absolute ``next`` URL
     PATCH /jobs                      rename up to 100 jobs
     GET  /jobs/{job_id}, PATCH /jobs/{job_id}
     GET  /user, PATCH /user          account: credits, application status, job names
@@ -37,7 +38,7 @@ Admin routes (no authentication; for tests and benchmarks that run the sandbox a
     POST /_sandbox/faults                   JSON with some FaultConfig fields to change;
                                             ``"reset": true`` first restores the defaults
     GET/POST /_sandbox/settings             processing_seconds, processing_spread_seconds,
-                                            pending_seconds, page_size,
+                                            pending_seconds, page_size, page_bytes,
                                             product_lifetime_days, open_registration,
                                             default_credits
     GET  /_sandbox/stats                    {"requests": {"POST /jobs": n, "GET /jobs": n,
@@ -45,7 +46,8 @@ Admin routes (no authentication; for tests and benchmarks that run the sandbox a
                                             "GET /products/{job_id}/{filename}": n,
                                             ...}, "responses": {"200": n, ...},
                                             "faults": {...}, "jobs": {"total", "PENDING", ...},
-                                            "page_size": n, "uptime_seconds": s}
+                                            "page_size": n, "page_bytes": n,
+                                            "smallest_full_page": n, "uptime_seconds": s}
     POST /_sandbox/stats/reset              zero the request and fault counters
     GET  /_sandbox/users                    users (never their tokens or passwords)
     POST /_sandbox/users                    add or update a user {name, token, credits,

@@ -124,9 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--page-size",
         type=int,
-        default=100,
+        default=10000,
         metavar="N",
-        help="jobs per GET /jobs page (default 100)",
+        help="at most N jobs per GET /jobs page (default 10000)",
+    )
+    parser.add_argument(
+        "--page-bytes",
+        type=int,
+        default=1_048_576,
+        metavar="B",
+        help="a GET /jobs page ends after B bytes of jobs, as HyP3's DynamoDB page ends after "
+        "1 MB (default 1048576)",
     )
     parser.add_argument(
         "--product-lifetime-days",
@@ -307,6 +315,7 @@ def run(args: argparse.Namespace) -> int:
             pending_seconds=args.pending_seconds,
             processing_spread_seconds=args.processing_spread,
             page_size=args.page_size,
+            page_bytes=args.page_bytes,
             product_lifetime_days=args.product_lifetime_days,
             open_registration=args.open_registration,
             log_level=args.log_level,

@@ -84,7 +84,11 @@ class SandboxSettings:
     # finish spread out as on the real HyP3.
     processing_spread_seconds: float = 0.0
     pending_seconds: float | None = None  # None: a fifth of processing_seconds
-    page_size: int = 100
+    # A GET /jobs page ends after page_bytes of jobs, as HyP3's DynamoDB query page ends after
+    # 1 MB read (HyP3 sets no Limit): about 600 succeeded or 1,400 pending jobs. page_size
+    # caps the jobs on a page too, so that tests can page through a few jobs.
+    page_bytes: int = 1_048_576
+    page_size: int = 10000
     product_lifetime_days: float = 14.0
     open_registration: bool = False  # unknown tokens become new users instead of a 401
     default_credits: float | None = 8000.0  # credits of users created by open registration
@@ -105,6 +109,14 @@ class SandboxSettings:
             raise ValueError(f"setting page_size={self.page_size!r} is not allowed; use 1 to 10000")
         if not 1 <= self.page_size <= 10000:
             raise ValueError(f"setting page_size={self.page_size!r} is not allowed; use 1 to 10000")
+        if (
+            isinstance(self.page_bytes, bool)
+            or not isinstance(self.page_bytes, int)
+            or not 1 <= self.page_bytes <= 16 * 1_048_576
+        ):
+            raise ValueError(
+                f"setting page_bytes={self.page_bytes!r} is not allowed; use 1 to 16777216"
+            )
 
     @property
     def pending_duration(self) -> float:
@@ -165,6 +177,8 @@ class Sandbox:
         # Products the server rendered when asked for them, on the CPU the client also uses
         # (with --render-ahead: ones the renderer had not reached; a benchmark reports them).
         self.rendered_on_download = 0
+        self.smallest_full_page: int | None = None
+        self._listed_sizes: dict[tuple[str, str], int] = {}
         self._validators = {
             name: self.spec.validator(name)
             for name in ("post_jobs_body", "patch_jobs_body", "patch_job_body", "patch_user_body")
@@ -524,26 +538,43 @@ class Sandbox:
         params = self._list_parameters(query)
         after = _decode_start_token(query["start_token"]) if "start_token" in query else None
         now = self.now()
-        page_size = self.settings.page_size
-        jobs = self.store.list_jobs(
-            params.get("user_id") or user.user_id,
-            now,
-            start=params.get("start"),
-            end=params.get("end"),
-            status=params.get("status_code"),
-            name=params.get("name"),
-            job_type=params.get("job_type"),
-            after=after,
-            limit=page_size + 1,
-        )
-        payload: dict[str, Any] = {
-            "jobs": [self.job_view(job, now, base_url) for job in jobs[:page_size]]
-        }
-        if len(jobs) > page_size:
-            last = jobs[page_size - 1]
-            token = _encode_start_token(last)
-            payload["next"] = _next_url(request_url, token)
-        return payload
+        settings = self.settings
+        views: list[dict[str, Any]] = []
+        listed: list[JobRecord] = []
+        used = 0
+        cursor = after
+        while True:
+            chunk = self.store.list_jobs(
+                params.get("user_id") or user.user_id,
+                now,
+                start=params.get("start"),
+                end=params.get("end"),
+                status=params.get("status_code"),
+                name=params.get("name"),
+                job_type=params.get("job_type"),
+                after=cursor,
+                limit=_LIST_CHUNK,
+            )
+            for job in chunk:
+                view = self.job_view(job, now, base_url)
+                # The compact JSON stands in for the DynamoDB item's size, which changes only
+                # with the job's status (kept, so a listing serialises each job once).
+                key = (job.job_id, view["status_code"])
+                size = self._listed_sizes.get(key)
+                if size is None:
+                    size = self._listed_sizes[key] = len(json.dumps(view, separators=(",", ":")))
+                if views and (
+                    len(views) >= settings.page_size or used + size > settings.page_bytes
+                ):
+                    self.smallest_full_page = min(self.smallest_full_page or len(views), len(views))
+                    token = _encode_start_token(listed[-1])
+                    return {"jobs": views, "next": _next_url(request_url, token)}
+                views.append(view)
+                listed.append(job)
+                used += size
+            if len(chunk) < _LIST_CHUNK:
+                return {"jobs": views}
+            cursor = (chunk[-1].request_time, chunk[-1].job_id)
 
     def _list_parameters(self, query: dict[str, str]) -> dict[str, str]:
         """The filters of ``GET /jobs``, checked against the operation's parameter schemas."""
@@ -669,6 +700,10 @@ class Sandbox:
             "faults": dict(self.injector.injected),
             "jobs": self.store.count_jobs(self.now()),
             "page_size": self.settings.page_size,
+            "page_bytes": self.settings.page_bytes,
+            # Fewest jobs on a page that had a next page: a listing of n jobs needs at most
+            # ceil(n / this) requests.
+            "smallest_full_page": self.smallest_full_page,
             "rendered_on_download": self.rendered_on_download,
             "uptime_seconds": round(time.time() - self.started, 3),
         }
@@ -867,6 +902,9 @@ def _parse_query_time(key: str, text: str) -> datetime:
             "e.g. 2021-01-01T00:00:00+00:00)",
         )
     return moment
+
+
+_LIST_CHUNK = 500  # rows read from the store at a time while a page fills
 
 
 def _encode_start_token(job: JobRecord) -> str:
