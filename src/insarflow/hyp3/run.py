@@ -35,6 +35,7 @@ from insarflow.hyp3.submit import Submitter
 from insarflow.hyp3.watch import (
     PairFailed,
     StatusBoard,
+    collect_less_while_listing,
     job_record,
     poll_until_any_succeeds,
 )
@@ -283,6 +284,7 @@ def watch_round(
     )
     progress.placed = stager.count_placed
     minimum = round_minimum_seconds(settings, len(pairs))
+    collect_less_while_listing()
     started = time.monotonic()
     try:
         result = poll_until_any_succeeds(
