@@ -5,8 +5,8 @@ pairs that listing is the part of the CPU per pair that grows with the pair coun
 ``--pairs`` jobs to a sandbox, waits until all succeeded, then lists them with the client as
 insarflow configures it (``insarflow.hyp3.client.connect``: hyp3_sdk's ``find_jobs``, the
 hardened session, orjson, and the garbage collector as a polling round sets it up:
-``collect_less_while_listing``) and prints the best of ``--repeats`` listings: the client's CPU per job
-listed, the requests a listing took, its wall time and the sandbox's CPU. It also decodes one
+``collect_less_while_listing``) and prints the best of ``--repeats`` listings: the client's
+CPU per job listed, the requests a listing took, its wall time and the sandbox's CPU. It also decodes one
 page with the standard library's json and with orjson.
 
 Goal: at most 15 µs of the client's CPU per job listed, the figure of the README's cost model.

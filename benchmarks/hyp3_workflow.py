@@ -329,7 +329,7 @@ def measure_insarflow(
     requests = stats["requests"]
     # Pages end after 1 MB of jobs (as HyP3's DynamoDB query pages), so how many jobs fill one
     # depends on their states; the sandbox reports the fewest on any page that had a next.
-    page_size = stats.get("smallest_full_page") or stats.get("page_size", 100)
+    page_jobs = stats["smallest_full_page"] or stats["page_size"]
     listings = []
     # Every listing: the polling rounds', the status table's refresh, and any lookup by name
     # of a submission whose answer was lost (e.g. a POST that timed out under load).
@@ -341,7 +341,7 @@ def measure_insarflow(
                 log.read_text(),
             )
         ]
-    allowed = sum(max(1, math.ceil(n / page_size)) for n in listings)
+    allowed = sum(max(1, math.ceil(n / page_jobs)) for n in listings)
     rounds = len(list((work / "results/hyp3/watch").rglob("round-*.json")))
 
     # When each job succeeded, and when its product was on disk and verified.
@@ -385,7 +385,7 @@ def measure_insarflow(
         "api_requests": api_requests(requests),
         "listings": listings,
         "list_requests_allowed": allowed,
-        "page_jobs": page_size,
+        "page_jobs": page_jobs,
         "rounds": rounds,
         "lags": lags,
         "lag_thirds": thirds,

@@ -4,7 +4,7 @@ The workflow's polling rounds (and the status target) share one status board on 
 (``.insarflow/hyp3/poll/<account>.jsonl``, see ``BoardLog``). Whoever finds the board older
 than the polling interval takes the account's lock and refreshes it with one ``find_jobs`` listing over
 the time window of the account's unfinished jobs (paged by HyP3); everyone else reads the
-board. HyP3 therefore sees ceil(jobs in window / page size) list requests per account per
+board. HyP3 therefore sees ceil(jobs in window / jobs per page) list requests per account per
 round, however many pairs are waiting.
 """
 

@@ -23,6 +23,7 @@ from types import FrameType
 from insarflow.errors import UserError
 from insarflow.sandbox.faults import ERROR_CODES, ERROR_SCOPES, LOST_RESPONSE_MODES, FaultConfig
 from insarflow.sandbox.server import SandboxServer
+from insarflow.sandbox.service import DYNAMODB_PAGE_BYTES, MAX_PAGE_SIZE
 from insarflow.sandbox.users import DEFAULT_TOKEN, default_user, load_users_file
 
 PROG = "insarflow-sandbox"
@@ -124,17 +125,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--page-size",
         type=int,
-        default=10000,
+        default=MAX_PAGE_SIZE,
         metavar="N",
-        help="at most N jobs per GET /jobs page (default 10000)",
+        help=f"at most N jobs per GET /jobs page (default {MAX_PAGE_SIZE})",
     )
     parser.add_argument(
         "--page-bytes",
         type=int,
-        default=1_048_576,
+        default=DYNAMODB_PAGE_BYTES,
         metavar="B",
         help="a GET /jobs page ends after B bytes of jobs, as HyP3's DynamoDB page ends after "
-        "1 MB (default 1048576)",
+        f"1 MB (default {DYNAMODB_PAGE_BYTES})",
     )
     parser.add_argument(
         "--product-lifetime-days",

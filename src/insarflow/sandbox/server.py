@@ -14,7 +14,7 @@ import uvicorn
 from insarflow.errors import UserError
 from insarflow.sandbox.app import create_app
 from insarflow.sandbox.faults import FaultConfig
-from insarflow.sandbox.service import Sandbox, SandboxSettings
+from insarflow.sandbox.service import DYNAMODB_PAGE_BYTES, MAX_PAGE_SIZE, Sandbox, SandboxSettings
 from insarflow.sandbox.users import SandboxUser, default_user
 
 HOST = "127.0.0.1"
@@ -62,8 +62,8 @@ class SandboxServer:
         *,
         pending_seconds: float | None = None,
         processing_spread_seconds: float = 0.0,
-        page_size: int = 10000,
-        page_bytes: int = 1_048_576,
+        page_size: int = MAX_PAGE_SIZE,
+        page_bytes: int = DYNAMODB_PAGE_BYTES,
         product_lifetime_days: float = 14.0,
         open_registration: bool = False,
         log_level: str = "warning",

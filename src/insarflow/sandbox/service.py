@@ -75,6 +75,10 @@ class ProblemError(Exception):
         self.detail = detail
 
 
+DYNAMODB_PAGE_BYTES = 1_048_576  # a DynamoDB query returns at most 1 MB of items
+MAX_PAGE_SIZE = 10000
+
+
 @dataclass
 class SandboxSettings:
     """Timing and paging; changeable while the server runs (``POST /_sandbox/settings``)."""
@@ -85,10 +89,10 @@ class SandboxSettings:
     processing_spread_seconds: float = 0.0
     pending_seconds: float | None = None  # None: a fifth of processing_seconds
     # A GET /jobs page ends after page_bytes of jobs, as HyP3's DynamoDB query page ends after
-    # 1 MB read (HyP3 sets no Limit): about 600 succeeded or 1,400 pending jobs. page_size
+    # 1 MB read (HyP3 sets no Limit): about 560 succeeded or 1,400 pending jobs. page_size
     # caps the jobs on a page too, so that tests can page through a few jobs.
-    page_bytes: int = 1_048_576
-    page_size: int = 10000
+    page_bytes: int = DYNAMODB_PAGE_BYTES
+    page_size: int = MAX_PAGE_SIZE
     product_lifetime_days: float = 14.0
     open_registration: bool = False  # unknown tokens become new users instead of a 401
     default_credits: float | None = 8000.0  # credits of users created by open registration
@@ -105,18 +109,10 @@ class SandboxSettings:
             raise ValueError(
                 f"setting pending_seconds={pending!r} is not allowed; use a number >= 0"
             )
-        if isinstance(self.page_size, bool) or not isinstance(self.page_size, int):
-            raise ValueError(f"setting page_size={self.page_size!r} is not allowed; use 1 to 10000")
-        if not 1 <= self.page_size <= 10000:
-            raise ValueError(f"setting page_size={self.page_size!r} is not allowed; use 1 to 10000")
-        if (
-            isinstance(self.page_bytes, bool)
-            or not isinstance(self.page_bytes, int)
-            or not 1 <= self.page_bytes <= 16 * 1_048_576
-        ):
-            raise ValueError(
-                f"setting page_bytes={self.page_bytes!r} is not allowed; use 1 to 16777216"
-            )
+        for name, most in (("page_size", MAX_PAGE_SIZE), ("page_bytes", 16 * DYNAMODB_PAGE_BYTES)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+                raise ValueError(f"setting {name}={value!r} is not allowed; use 1 to {most}")
 
     @property
     def pending_duration(self) -> float:
