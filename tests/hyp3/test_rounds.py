@@ -6,6 +6,7 @@ Against an in-process sandbox with the real hyp3_sdk, the real submitter, ledger
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,9 +32,12 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict]:
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     servers: list[SandboxServer] = []
 
-    def start(**faults: object) -> dict:
+    def start(server_options: dict | None = None, **faults: object) -> dict:
         server = SandboxServer(
-            tmp_path / "sandbox", processing_seconds=0.3, faults=FaultConfig(**faults)
+            tmp_path / "sandbox",
+            processing_seconds=0.3,
+            faults=FaultConfig(**faults),
+            **(server_options or {}),
         ).start()
         servers.append(server)
         ledger = Ledger(tmp_path / "state" / "ledger.jsonl")
@@ -96,6 +100,29 @@ def test_a_failed_job_is_resubmitted_then_given_up_with_its_log(world) -> None:
     assert "job log: http://127.0.0.1" in message
     states = w["submitter"].ledger.state()
     assert [len(states[spec.key].job_ids) for spec in specs] == [2, 1, 2]
+
+
+def test_a_download_starts_when_its_page_of_the_listing_arrives(world) -> None:
+    w = world(server_options={"page_size": 1})  # one job a page: the listing takes 3 requests
+    client = w["submitter"].client("main")
+    deadline = time.monotonic() + 30
+    while {job.status_code for job in client.find_jobs()} != {"SUCCEEDED"}:
+        assert time.monotonic() < deadline, "sandbox jobs did not succeed"
+        time.sleep(0.1)
+    listed_before = requests_made(w["server"])["GET /jobs"]
+    pages_served: dict[str, int] = {}
+
+    def download(spec, attempt, job) -> None:
+        assert spec.pair_id not in pages_served, "a download was started twice"
+        pages_served[spec.pair_id] = requests_made(w["server"])["GET /jobs"] - listed_before
+
+    result = poll_until_any_succeeds(
+        w["specs"], w["submitter"], w["board"], max_resubmits=1, timeout=30, on_succeeded=download
+    )
+    assert set(result.succeeded) == set(pages_served) == {spec.pair_id for spec in w["specs"]}
+    # Each download started while its own page was the last one served, not after page 3.
+    assert sorted(pages_served.values()) == [1, 2, 3]
+    assert requests_made(w["server"])["GET /jobs"] - listed_before == 3
 
 
 def test_a_poll_that_changes_no_status_writes_no_job_to_the_board(world, tmp_path: Path) -> None:

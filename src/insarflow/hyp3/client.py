@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -154,6 +157,35 @@ def _parse_once(response: requests.Response, *args: Any, **kwargs: Any) -> None:
     response.json = json_once  # type: ignore[method-assign]
 
 
+PageListener = Callable[[list[dict[str, Any]]], None]
+_page_listener: ContextVar[PageListener | None] = ContextVar("page_listener", default=None)
+
+
+@contextmanager
+def each_listed_page(listener: PageListener) -> Iterator[None]:
+    """Hand every page of the ``find_jobs`` listings made in this block to ``listener``.
+
+    ``find_jobs`` returns only once it has every page, and a listing of 10,000 jobs takes 18
+    pages and most of a second. The listener sees each page's jobs (as HyP3 sends them, not
+    to be changed) as soon as that page arrives, so a polling round can start a download
+    before the rest of the window is listed. Only this thread's listings are handed over.
+    """
+    token = _page_listener.set(listener)
+    try:
+        yield
+    finally:
+        _page_listener.reset(token)
+
+
+def _hand_over_page(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    listener = _page_listener.get()
+    if listener is None or response.status_code != 200:
+        return
+    page = response.json()
+    if isinstance(page, dict) and isinstance(page.get("jobs"), list):
+        listener(page["jobs"])
+
+
 def parse_job_date(text: str) -> datetime:
     """A HyP3 timestamp as hyp3_sdk's ``Job.from_dict`` reads it, ISO 8601 parsed natively.
 
@@ -224,4 +256,5 @@ def connect(api_url: str, account: Account, timeout: float) -> HyP3:
     harden_session(client.session, timeout)
     client.session.hooks["response"].append(_status_hook(account))
     client.session.hooks["response"].append(_parse_once)
+    client.session.hooks["response"].append(_hand_over_page)
     return client
