@@ -215,8 +215,9 @@ def poll_until_any_succeeds(
     """Poll the pairs' jobs until at least one has SUCCEEDED; resubmit FAILED ones.
 
     ``on_succeeded`` is called once for each job seen SUCCEEDED (the round starts its
-    download there), as soon as the listing page that shows it arrives; while ``keep_polling(result)`` is true the poll goes on after the first
-    successes, until every pair has succeeded or been given up.
+    download there), as soon as the listing page that shows it arrives; while
+    ``keep_polling(result)`` is true the poll goes on after the first successes, until every
+    pair has succeeded or been given up.
 
     Returns every job that succeeded by then, so each can be downloaded at once. A FAILED job
     is resubmitted while its pair has resubmissions left (``max_resubmits``); after that the
